@@ -1,0 +1,42 @@
+// The CPU allocator and the device switch; the CUDA caching allocator is in
+// core/cuda_allocator.cpp (built only with the CUDA backend).
+#include "core/allocator.h"
+
+#include <cstdlib>
+#include <new>
+
+#include "core/error.h"
+
+namespace kiln {
+
+namespace {
+class CpuAllocator final : public Allocator {
+ public:
+  void* allocate(size_t nbytes) override {
+    constexpr size_t kAlignment = 64;  // a cache line; also what AVX-512 loads like
+    const size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
+    void* p = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+    KILN_CHECK(p != nullptr, "out of host memory allocating ", nbytes, " bytes");
+    return p;
+  }
+  void deallocate(void* ptr, size_t) override { std::free(ptr); }
+};
+}  // namespace
+
+Allocator& cpu_allocator() {
+  static CpuAllocator allocator;
+  return allocator;
+}
+
+Allocator& allocator_for(Device device) {
+  return device.is_cpu() ? cpu_allocator() : cuda_allocator(device.index);
+}
+
+#if !KILN_HAS_CUDA
+Allocator& cuda_allocator(int) { KILN_FAIL("kiln was built without CUDA support: no CUDA device memory"); }
+AllocatorStats cuda_memory_stats(int) { return {}; }
+void cuda_reset_peak_memory(int) {}
+void cuda_empty_cache(int) {}
+#endif
+
+}  // namespace kiln

@@ -1,0 +1,44 @@
+// Memory for tensor storage. The CPU allocator hands out 64-byte-aligned blocks (so vector
+// loads and BLAS see aligned rows). The CUDA allocator caches freed blocks and reuses them
+// by size, calling cudaMalloc only on a miss: a training step then allocates nothing from
+// the driver after its first iteration, which is what makes the step capturable as a CUDA
+// graph. All kiln work runs on one stream per device, so a block freed by one op and
+// reused by the next is ordered by the stream and needs no event.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/device.h"
+
+namespace kiln {
+
+struct AllocatorStats {
+  size_t allocated_bytes = 0;       // bytes handed out and not yet returned
+  size_t reserved_bytes = 0;        // bytes obtained from the driver (allocated + cached)
+  size_t peak_allocated_bytes = 0;  // high-water mark of allocated_bytes
+  uint64_t device_allocations = 0;  // cudaMalloc calls made (cache misses)
+  uint64_t cache_hits = 0;          // requests served from the cache
+};
+
+class Allocator {
+ public:
+  virtual ~Allocator() = default;
+  // Returns at least `nbytes` bytes (nbytes may be 0: a valid, unique, non-null pointer).
+  virtual void* allocate(size_t nbytes) = 0;
+  virtual void deallocate(void* ptr, size_t nbytes) = 0;
+};
+
+Allocator& cpu_allocator();
+// The caching allocator of CUDA device `index`; throws kiln::Error without the CUDA backend.
+Allocator& cuda_allocator(int index);
+
+// Statistics and cache control of the CUDA caching allocator.
+AllocatorStats cuda_memory_stats(int index = 0);
+void cuda_reset_peak_memory(int index = 0);
+// Returns every cached (free) block to the driver. Blocks in use are untouched.
+void cuda_empty_cache(int index = 0);
+
+Allocator& allocator_for(Device device);
+
+}  // namespace kiln

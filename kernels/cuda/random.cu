@@ -1,0 +1,67 @@
+// CUDA random fills (contract: kernels/random.h): one Philox call per thread yields the four
+// elements of one counter block, computed by the same functions as the CPU loop.
+#include <cuda_runtime.h>
+
+#include <type_traits>
+
+#include "core/cuda_context.h"
+#include "core/random_math.h"
+#include "kernels/random.h"
+
+namespace kiln::kernels::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+template <typename T>
+__global__ void fill_uniform_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset, T low, T width) {
+  const int64_t blocks = (n + 3) / 4;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; b < blocks; b += stride) {
+    const philox::U32x4 w = philox::draw_block(seed, offset, static_cast<uint64_t>(b));
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const int64_t i = 4 * b + k;
+      if (i >= n) break;
+      T u;
+      if constexpr (std::is_same_v<T, float>) u = philox::u32_to_unit_float(w.v[k]);
+      else u = philox::u32_to_unit_double(w.v[k]);
+      out[i] = philox::scale_uniform(u, low, width);
+    }
+  }
+}
+
+template <typename T>
+__global__ void fill_normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double stddev) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const double z = philox::normal_double(seed, offset, static_cast<uint64_t>(i));
+    out[i] = static_cast<T>(KILN_DADD(mean, KILN_DMUL(stddev, z)));
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void fill_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double low, double high) {
+  if (n == 0) return;
+  fill_uniform_kernel<T><<<kiln::cuda::grid_for((n + 3) / 4, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
+      out, n, seed, offset, static_cast<T>(low), static_cast<T>(high - low));
+  KILN_LAUNCH_CHECK();
+}
+
+template <typename T>
+void fill_normal(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double stddev) {
+  if (n == 0) return;
+  fill_normal_kernel<T><<<kiln::cuda::grid_for(n, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
+      out, n, seed, offset, mean, stddev);
+  KILN_LAUNCH_CHECK();
+}
+
+template void fill_uniform<float>(float*, int64_t, uint64_t, uint64_t, double, double);
+template void fill_uniform<double>(double*, int64_t, uint64_t, uint64_t, double, double);
+template void fill_normal<float>(float*, int64_t, uint64_t, uint64_t, double, double);
+template void fill_normal<double>(double*, int64_t, uint64_t, uint64_t, double, double);
+
+}  // namespace kiln::kernels::cuda

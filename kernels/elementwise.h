@@ -1,0 +1,43 @@
+// Contract of the elementwise kernels (map, copy, fill) behind core/ops.
+//  - Every operand has exactly out's shape (the op broadcast it: stride-0 dims) and any
+//    strides; `out` is assigned (=), never accumulated, except axpy which does out += alpha*x.
+//  - Arithmetic ops take float32 or float64 operands of one dtype; copy converts between any
+//    two dtypes (float32, float64, int64, uint8, bfloat16) like a C cast (bf16: round to
+//    nearest even).
+//  - `out` may alias an input exactly (same storage, offset and strides): each element is
+//    read before it is written. Partial overlap is not allowed.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace kiln::kernels {
+
+enum class UnaryOp : uint8_t { Neg, Relu, Exp, Log, Sqrt, Square };
+// ReluBackward: a where b > 0 else 0 (a = upstream gradient, b = relu input).
+enum class BinaryOp : uint8_t { Add, Sub, Mul, Div, Eq, Gt, ReluBackward };
+
+const char* op_name(UnaryOp op);
+const char* op_name(BinaryOp op);
+
+namespace cpu {
+void unary(UnaryOp op, const Tensor& a, const Tensor& out);
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+// out = op(a, s), or op(s, a) when scalar_first.
+void binary_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first, const Tensor& out);
+void axpy(const Tensor& x, double alpha, const Tensor& out);  // out += alpha * x
+void copy(const Tensor& src, const Tensor& dst);
+void fill(const Tensor& dst, double value);
+}  // namespace cpu
+
+namespace cuda {
+void unary(UnaryOp op, const Tensor& a, const Tensor& out);
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+void binary_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first, const Tensor& out);
+void axpy(const Tensor& x, double alpha, const Tensor& out);
+void copy(const Tensor& src, const Tensor& dst);  // any device pair; one of them is CUDA
+void fill(const Tensor& dst, double value);
+}  // namespace cuda
+
+}  // namespace kiln::kernels

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages kiln needs to build, test and run its experiments.
+# Idempotent; uses sudo when not run as root. The CUDA toolkit is optional and not installed
+# here: when nvcc is on PATH the CUDA backend is built as well.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config ccache
+  libopenblas-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev fonts-dejavu-core
+  libgtest-dev libgmock-dev libbenchmark-dev
+  dataset-fashion-mnist python3-sklearn
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install_deps: all packages present"
+  exit 0
+fi
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install_deps: installing ${missing[*]}"
+$sudo apt-get update
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"

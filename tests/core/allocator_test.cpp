@@ -1,0 +1,59 @@
+// Allocators: CPU alignment; the CUDA caching allocator reuses blocks and keeps statistics.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+
+#include "core/allocator.h"
+#include "core/tensor.h"
+#include "tests/support/helpers.h"
+
+namespace kiln {
+namespace {
+
+TEST(CpuAllocator, AlignsTo64Bytes) {
+  for (size_t n : {0, 1, 63, 64, 1000, 1 << 20}) {
+    void* p = cpu_allocator().allocate(n);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 64, 0u) << n;
+    cpu_allocator().deallocate(p, n);
+  }
+}
+
+TEST(CudaCachingAllocator, ReusesFreedBlocksWithoutNewDeviceAllocations) {
+  KILN_REQUIRE_CUDA();
+  cuda_empty_cache();
+  const AllocatorStats before = cuda_memory_stats();
+  void* first = nullptr;
+  {
+    Tensor a = Tensor::empty({1000, 1000}, DType::Float32, Device::cuda());
+    first = a.raw_data();
+  }
+  const AllocatorStats mid = cuda_memory_stats();
+  EXPECT_EQ(mid.device_allocations, before.device_allocations + 1);
+  EXPECT_EQ(mid.allocated_bytes, before.allocated_bytes);
+  EXPECT_GE(mid.reserved_bytes, before.reserved_bytes + 4000000);
+  for (int i = 0; i < 10; ++i) {
+    Tensor b = Tensor::empty({1000, 1000}, DType::Float32, Device::cuda());
+    EXPECT_EQ(b.raw_data(), first);  // the cached block comes back
+  }
+  const AllocatorStats after = cuda_memory_stats();
+  EXPECT_EQ(after.device_allocations, mid.device_allocations);
+  EXPECT_GE(after.cache_hits, mid.cache_hits + 10);
+  EXPECT_GE(after.peak_allocated_bytes, 4000000u);
+  cuda_empty_cache();
+  EXPECT_LT(cuda_memory_stats().reserved_bytes, after.reserved_bytes);
+}
+
+TEST(CudaCachingAllocator, SmallRequestsDoNotTakeHugeBlocks) {
+  KILN_REQUIRE_CUDA();
+  cuda_empty_cache();
+  void* big_ptr = nullptr;
+  {
+    Tensor big = Tensor::empty({64 << 20}, DType::UInt8, Device::cuda());
+    big_ptr = big.raw_data();
+  }
+  Tensor small = Tensor::empty({1024}, DType::UInt8, Device::cuda());
+  EXPECT_NE(small.raw_data(), big_ptr);
+}
+
+}  // namespace
+}  // namespace kiln
