@@ -1,0 +1,2 @@
+// Placeholder: implementation pending.
+namespace kiln {}
