@@ -6,7 +6,9 @@
 // then the data buffer; offsets are relative to the buffer. Reading applies every check of
 // the format's reference parser (header size cap, well-formed JSON, dtype/shape/byte-range
 // agreement, no overlaps, no holes, no trailing bytes, no integer overflow) and throws a
-// kiln::Error naming the file and the violation.
+// kiln::Error naming the file and the violation. It is stricter than the reference in a few
+// places a well-formed writer never reaches: duplicate keys, unknown entry fields, empty
+// tensor names and a header not starting with '{' are errors rather than silently accepted.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +37,7 @@ inline constexpr uint64_t kSafetensorsMaxHeaderBytes = 100'000'000;
 std::vector<uint8_t> serialize_safetensors(const TensorMap& tensors, const Metadata& metadata = {});
 
 // Decodes a complete file image; `source` names it in error messages (e.g. the path).
+// Dtypes other than F32, F64, I64, U8 and BF16 (F16, I32, ...) are rejected as unsupported.
 SafetensorsContents parse_safetensors(const uint8_t* data, size_t size, const std::string& source);
 
 // Writes atomically: a temporary file beside `path`, flushed and fsync'ed, renamed over
