@@ -156,7 +156,7 @@ void sum_mid(const T* in, T* out, int64_t outer, int64_t n, int64_t inner) {
     KILN_LAUNCH_CHECK();
     return;
   }
-  Tensor partial = Tensor::empty({outer * splits}, dtype_of<T>, Device::cuda(kiln::cuda::current_device()));
+  Tensor partial = Tensor::empty(Shape{static_cast<int64_t>(outer * splits)}, dtype_of<T>, Device::cuda(kiln::cuda::current_device()));
   sum_rows_kernel<T><<<static_cast<unsigned>(outer * splits), kThreads, 0, s>>>(in, partial.data<T>(), n, splits);
   KILN_LAUNCH_CHECK();
   sum_rows_kernel<T><<<static_cast<unsigned>(outer), kThreads, 0, s>>>(partial.data<T>(), out, splits, 1);
@@ -180,7 +180,7 @@ template <typename T>
 int64_t count_nonfinite(const T* in, int64_t n) {
   if (n == 0) return 0;
   cudaStream_t s = kiln::cuda::stream();
-  Tensor count = Tensor::zeros({1}, DType::Int64, Device::cuda(kiln::cuda::current_device()));
+  Tensor count = Tensor::zeros(Shape{static_cast<int64_t>(1)}, DType::Int64, Device::cuda(kiln::cuda::current_device()));
   count_nonfinite_kernel<T><<<kiln::cuda::grid_for(n, kThreads, 4096), kThreads, 0, s>>>(
       in, n, reinterpret_cast<unsigned long long*>(count.data<int64_t>()));
   KILN_LAUNCH_CHECK();

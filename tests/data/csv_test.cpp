@@ -36,7 +36,7 @@ double column_mean(const Table& t, const std::string& name) {
 
 TEST(Csv, ReadsTheBostonTableInBothLayouts) {
   int checked = 0;
-  for (const std::string path : {std::string(kSklearnBoston), kSharedBoston}) {
+  for (const std::string& path : {std::string(kSklearnBoston), kSharedBoston}) {
     if (!std::filesystem::exists(path)) continue;
     const Table t = read_csv_table(path);
     EXPECT_EQ(t.rows(), 506) << path;

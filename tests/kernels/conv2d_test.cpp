@@ -1,0 +1,231 @@
+// Convolution against a direct float64 loop over the definition (forward, input gradient,
+// weight and bias gradients), through the gradient checker, and CUDA against the CPU at
+// every layer shape of the source's models plus odd shapes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/nn.h"
+#include "core/ops.h"
+#include "kernels/conv2d.h"
+#include "tests/support/gradcheck.h"
+#include "tests/support/helpers.h"
+
+namespace kiln {
+namespace {
+
+using kernels::Conv2dShape;
+using testing::all_close;
+using testing::random_normal;
+
+struct ConvCase {
+  const char* name;
+  int64_t n, c, h, w, k, r, stride, pad;
+};
+
+// Every convolution of the source's ResNet-18 at 32x32 input (after the 3x3/s2 max-pool the
+// stages run at 16, 8, 4, 2), the MNIST Net, and shapes that stress edges.
+const ConvCase kCases[] = {
+    {"resnet_stem", 2, 3, 32, 32, 64, 3, 1, 1},
+    {"resnet_layer1", 2, 64, 16, 16, 64, 3, 1, 1},
+    {"resnet_layer2_down", 2, 64, 16, 16, 128, 3, 2, 1},
+    {"resnet_layer2_1x1", 2, 64, 16, 16, 128, 1, 2, 0},
+    {"resnet_layer2", 2, 128, 8, 8, 128, 3, 1, 1},
+    {"resnet_layer3_down", 2, 128, 8, 8, 256, 3, 2, 1},
+    {"resnet_layer3_1x1", 2, 128, 8, 8, 256, 1, 2, 0},
+    {"resnet_layer3", 2, 256, 4, 4, 256, 3, 1, 1},
+    {"resnet_layer4_down", 2, 256, 4, 4, 512, 3, 2, 1},
+    {"resnet_layer4_1x1", 2, 256, 4, 4, 512, 1, 2, 0},
+    {"resnet_layer4", 2, 512, 2, 2, 512, 3, 1, 1},
+    {"mnist_conv1", 3, 1, 28, 28, 64, 3, 1, 0},
+    {"mnist_conv2", 3, 64, 13, 13, 192, 3, 1, 1},
+    {"odd_channels", 3, 5, 7, 9, 11, 3, 2, 1},
+    {"one_by_one_spatial", 4, 13, 1, 1, 7, 1, 1, 0},
+    {"batch_one_5x5", 1, 3, 11, 10, 6, 5, 1, 2},
+    {"kernel_equals_input", 2, 4, 3, 3, 5, 3, 1, 0},
+};
+
+Conv2dShape shape_of(const ConvCase& t) {
+  Conv2dShape s;
+  s.n = t.n;
+  s.c = t.c;
+  s.h = t.h;
+  s.w = t.w;
+  s.k = t.k;
+  s.r = s.s = t.r;
+  s.stride_h = s.stride_w = t.stride;
+  s.pad_h = s.pad_w = t.pad;
+  return s;
+}
+
+// The definition, in float64: y, and the adjoints dx, dw, db for upstream dy.
+struct Reference {
+  std::vector<double> y, dx, dw, db;
+};
+
+Reference direct_conv(const Conv2dShape& s, const std::vector<double>& x, const std::vector<double>& w,
+                      const std::vector<double>& b, const std::vector<double>& dy) {
+  const int64_t P = s.p(), Q = s.q();
+  Reference ref;
+  ref.y.assign(s.n * s.k * P * Q, 0.0);
+  ref.dx.assign(x.size(), 0.0);
+  ref.dw.assign(w.size(), 0.0);
+  ref.db.assign(s.k, 0.0);
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t k = 0; k < s.k; ++k)
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t q = 0; q < Q; ++q) {
+          const int64_t yi = ((n * s.k + k) * P + p) * Q + q;
+          double acc = b[k];
+          for (int64_t c = 0; c < s.c; ++c)
+            for (int64_t r = 0; r < s.r; ++r)
+              for (int64_t t = 0; t < s.s; ++t) {
+                const int64_t ih = p * s.stride_h - s.pad_h + r, iw = q * s.stride_w - s.pad_w + t;
+                if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+                const int64_t xi = ((n * s.c + c) * s.h + ih) * s.w + iw, wi = ((k * s.c + c) * s.r + r) * s.s + t;
+                acc += x[xi] * w[wi];
+                ref.dx[xi] += dy[yi] * w[wi];
+                ref.dw[wi] += dy[yi] * x[xi];
+              }
+          ref.y[yi] = acc;
+          ref.db[k] += dy[yi];
+        }
+  return ref;
+}
+
+// Magnitude-aware tolerance for float32 sums of `terms` products of unit-variance values:
+// the float rounding error of a dot product grows like sqrt(terms) * 2^-24 * |typical
+// partial sum|; 2e-6 * terms covers blocked GEMM orders with a wide margin.
+double fp32_atol(int64_t terms) { return 2e-6 * std::sqrt(static_cast<double>(terms)) * 4; }
+
+class Conv2dCpu : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(Conv2dCpu, MatchesDirectLoopInFloat32AndFloat64) {
+  const Conv2dShape s = shape_of(GetParam());
+  for (DType dt : {DType::Float32, DType::Float64}) {
+    const Tensor x = random_normal({s.n, s.c, s.h, s.w}, 1, dt), w = random_normal({s.k, s.c, s.r, s.s}, 2, dt);
+    const Tensor b = random_normal({s.k}, 3, dt), dy = random_normal({s.n, s.k, s.p(), s.q()}, 4, dt);
+    const Reference ref = direct_conv(s, x.to_vector<double>(), w.to_vector<double>(), b.to_vector<double>(),
+                                      dy.to_vector<double>());
+    const double tol_fwd = dt == DType::Float32 ? fp32_atol(s.c * s.r * s.s) : 1e-10;
+    const double tol_w = dt == DType::Float32 ? fp32_atol(s.n * s.p() * s.q()) : 1e-10;
+    const double tol_x = dt == DType::Float32 ? fp32_atol(s.k * s.r * s.s) : 1e-10;
+    Tensor xg = x.clone().set_requires_grad(true), wg = w.clone().set_requires_grad(true),
+           bg = b.clone().set_requires_grad(true);
+    const Tensor y = conv2d(xg, wg, bg, s.stride_h, s.pad_h);
+    ASSERT_EQ(y.shape(), (Shape{s.n, s.k, s.p(), s.q()}));
+    EXPECT_TRUE(all_close(y, ref.y, tol_fwd, 1e-6)) << dtype_name(dt);
+    y.backward(dy);
+    EXPECT_TRUE(all_close(xg.grad(), ref.dx, tol_x, 1e-6)) << dtype_name(dt);
+    EXPECT_TRUE(all_close(wg.grad(), ref.dw, tol_w, 1e-6)) << dtype_name(dt);
+    EXPECT_TRUE(all_close(bg.grad(), ref.db, tol_w, 1e-6)) << dtype_name(dt);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, Conv2dCpu, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Conv2d, GradientCheckInFloat64) {
+  const auto x = random_normal({2, 3, 5, 6}, 10).set_requires_grad(true);
+  const auto w = random_normal({4, 3, 3, 3}, 11).set_requires_grad(true);
+  const auto b = random_normal({4}, 12).set_requires_grad(true);
+  for (int64_t stride : {1, 2})
+    for (int64_t pad : {0, 1})
+      EXPECT_TRUE(testing::gradcheck([&](const auto& v) { return conv2d(v[0], v[1], v[2], stride, pad); }, {x, w, b}))
+          << "stride " << stride << " pad " << pad;
+  EXPECT_TRUE(testing::gradcheck([](const auto& v) { return conv2d(v[0], v[1], Tensor(), 1, 0); }, {x, w}));
+}
+
+TEST(Conv2d, KernelsAssignTheirOutputs) {
+  // Output and gradient buffers pre-filled with NaN: an accumulating kernel would keep NaN.
+  const Conv2dShape s = shape_of(kCases[13]);
+  const auto x = random_normal({s.n, s.c, s.h, s.w}, 20, DType::Float32).to_vector<float>();
+  const auto w = random_normal({s.k, s.c, s.r, s.s}, 21, DType::Float32).to_vector<float>();
+  const auto dy = random_normal({s.n, s.k, s.p(), s.q()}, 22, DType::Float32).to_vector<float>();
+  const float nan = std::nanf("");
+  std::vector<float> y(s.n * s.k * s.p() * s.q(), nan), dx(x.size(), nan), dw(w.size(), nan), db(s.k, nan);
+  kernels::cpu::conv2d_forward<float>(s, x.data(), w.data(), nullptr, y.data());
+  kernels::cpu::conv2d_backward_input<float>(s, dy.data(), w.data(), dx.data());
+  kernels::cpu::conv2d_backward_weight<float>(s, x.data(), dy.data(), dw.data(), db.data());
+  for (float v : y) ASSERT_TRUE(std::isfinite(v));
+  for (float v : dx) ASSERT_TRUE(std::isfinite(v));
+  for (float v : dw) ASSERT_TRUE(std::isfinite(v));
+  for (float v : db) ASSERT_TRUE(std::isfinite(v));
+}
+
+TEST(Conv2d, BadArgumentsAreErrors) {
+  const Tensor x = Tensor::zeros({1, 3, 8, 8}), w = Tensor::zeros({4, 3, 3, 3});
+  EXPECT_THROW(conv2d(x, Tensor::zeros({4, 2, 3, 3}), Tensor()), Error);  // channel mismatch
+  EXPECT_THROW(conv2d(x.reshape({3, 8, 8}), w, Tensor()), Error);          // not 4-d
+  EXPECT_THROW(conv2d(x, w, Tensor::zeros({5})), Error);                   // bias size
+  EXPECT_THROW(conv2d(x, w, Tensor(), 0), Error);                          // stride 0
+  EXPECT_THROW(conv2d(Tensor::zeros({1, 3, 2, 2}), w, Tensor()), Error);   // kernel > input
+}
+
+class Conv2dCuda : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(Conv2dCuda, MatchesCpuInExactAndTf32Modes) {
+  KILN_REQUIRE_CUDA();
+  const Conv2dShape s = shape_of(GetParam());
+  const Tensor x = random_normal({s.n, s.c, s.h, s.w}, 30, DType::Float32);
+  const Tensor w = random_normal({s.k, s.c, s.r, s.s}, 31, DType::Float32);
+  const Tensor b = random_normal({s.k}, 32, DType::Float32);
+  const Tensor dy = random_normal({s.n, s.k, s.p(), s.q()}, 33, DType::Float32);
+  auto run = [&](Device dev) {
+    Tensor xg = x.to(dev).set_requires_grad(true), wg = w.to(dev).set_requires_grad(true),
+           bg = b.to(dev).set_requires_grad(true);
+    Tensor y = conv2d(xg, wg, bg, s.stride_h, s.pad_h);
+    y.backward(dy.to(dev));
+    return std::vector<Tensor>{y, xg.grad(), wg.grad(), bg.grad()};
+  };
+  const auto cpu = run(Device::cpu());
+  for (ConvMath math : {ConvMath::FP32, ConvMath::TF32}) {
+    set_conv_math(math);
+    const auto gpu = run(Device::cuda());
+    set_conv_math(ConvMath::TF32);
+    // FP32: only summation order differs (fp32_atol). TF32 rounds operands to 10-bit
+    // mantissas (relative error 2^-11 each), so a K-term dot product of unit values is off by
+    // about sqrt(K) * 2^-11 ~ 5e-4 * sqrt(K): 2e-3 * sqrt(K) bounds it.
+    const int64_t terms[] = {s.c * s.r * s.s, s.k * s.r * s.s, s.n * s.p() * s.q(), s.n * s.p() * s.q()};
+    const char* what[] = {"y", "dx", "dw", "db"};
+    for (int i = 0; i < 4; ++i) {
+      const double atol = math == ConvMath::FP32 || i == 3 ? fp32_atol(terms[i]) : 2e-3 * std::sqrt(double(terms[i]));
+      EXPECT_TRUE(all_close(gpu[i], cpu[i], atol, 1e-5)) << what[i] << (math == ConvMath::FP32 ? " fp32" : " tf32");
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, Conv2dCuda, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace kiln
+
+#if KILN_HAS_CUDA
+namespace kiln {
+namespace {
+TEST(Conv2dCudaKernels, AssignTheirOutputs) {
+  KILN_REQUIRE_CUDA();
+  const Conv2dShape s = shape_of(kCases[13]);
+  const Tensor x = testing::random_normal({s.n, s.c, s.h, s.w}, 40, DType::Float32, Device::cuda());
+  const Tensor w = testing::random_normal({s.k, s.c, s.r, s.s}, 41, DType::Float32, Device::cuda());
+  const Tensor dy = testing::random_normal({s.n, s.k, s.p(), s.q()}, 42, DType::Float32, Device::cuda());
+  const double nan = std::nan("");
+  for (auto precision : {kernels::ConvPrecision::FP32, kernels::ConvPrecision::TF32}) {
+    Tensor y = Tensor::full({s.n, s.k, s.p(), s.q()}, nan, DType::Float32, Device::cuda());
+    Tensor dx = Tensor::full(x.shape(), nan, DType::Float32, Device::cuda());
+    Tensor dw = Tensor::full(w.shape(), nan, DType::Float32, Device::cuda());
+    Tensor db = Tensor::full({s.k}, nan, DType::Float32, Device::cuda());
+    kernels::cuda::conv2d_forward(s, x.data<float>(), w.data<float>(), nullptr, y.data<float>(), precision);
+    kernels::cuda::conv2d_backward_input(s, dy.data<float>(), w.data<float>(), dx.data<float>(), precision);
+    kernels::cuda::conv2d_backward_weight(s, x.data<float>(), dy.data<float>(), dw.data<float>(), db.data<float>(),
+                                          precision);
+    EXPECT_TRUE(all_finite(y));
+    EXPECT_TRUE(all_finite(dx));
+    EXPECT_TRUE(all_finite(dw));
+    EXPECT_TRUE(all_finite(db));
+  }
+}
+}  // namespace
+}  // namespace kiln
+#endif
