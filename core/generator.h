@@ -28,5 +28,7 @@ class Generator {
 
 // The process-wide generator used where no generator is passed (initialisation, dropout).
 Generator& default_generator();
+// Reseeds the default generator (torch.manual_seed).
+inline void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
 
 }  // namespace kiln

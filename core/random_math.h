@@ -41,7 +41,9 @@ KILN_HD KILN_FORCEINLINE double bits_double(uint64_t bits) {
 }
 
 // Natural log of a positive, normal double. x = m * 2^e with m in [sqrt(1/2), sqrt(2));
-// log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172, by its odd series to s^41.
+// log m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172, by its odd series to s^27 (the next
+// term is below 1e-20 relative). Coefficients are compile-time constants, rounded the same
+// way by every compiler.
 KILN_HD inline double portable_log(double x) {
   const uint64_t bits = double_bits(x);
   int64_t e = static_cast<int64_t>((bits >> 52) & 0x7ff) - 1023;
@@ -52,10 +54,10 @@ KILN_HD inline double portable_log(double x) {
   }
   const double s = KILN_DDIV(KILN_DSUB(m, 1.0), KILN_DADD(m, 1.0));
   const double s2 = KILN_DMUL(s, s);
-  double series = 1.0 / 41.0;
-  for (int k = 19; k >= 0; --k) {
-    series = KILN_DADD(KILN_DMUL(series, s2), KILN_DDIV(1.0, static_cast<double>(2 * k + 1)));
-  }
+  constexpr double kOdd[14] = {1.0,        1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9,  1.0 / 11, 1.0 / 13,
+                               1.0 / 15,   1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23, 1.0 / 25, 1.0 / 27};
+  double series = kOdd[13];
+  for (int k = 12; k >= 0; --k) series = KILN_DADD(KILN_DMUL(series, s2), kOdd[k]);
   const double log_m = KILN_DMUL(KILN_DMUL(2.0, s), series);
   // ln 2 split so that e * kLn2Hi is exact for |e| < 2^11.
   const double kLn2Hi = 6.93147180369123816490e-01;
@@ -64,15 +66,22 @@ KILN_HD inline double portable_log(double x) {
   return KILN_DADD(KILN_DMUL(de, kLn2Hi), KILN_DADD(KILN_DMUL(de, kLn2Lo), log_m));
 }
 
-// sin and cos of phi in [0, pi/2] by Taylor series to degree 26/27 (error < 1e-20).
+// sin and cos of phi in [0, pi/2] by Taylor series to degree 26/27 (error < 1e-20), in
+// Horner form with compile-time reciprocals 1/(n(n+1)).
 KILN_HD inline void portable_sincos_quarter(double phi, double& s, double& c) {
   const double p2 = KILN_DMUL(phi, phi);
   double sin_acc = 1.0;
   double cos_acc = 1.0;
-  for (int n = 26; n >= 2; n -= 2) {
-    // sin: 1 - x^2/(n(n+1)) * (...), cos: 1 - x^2/((n-1)n) * (...)
-    sin_acc = KILN_DSUB(1.0, KILN_DMUL(KILN_DDIV(p2, static_cast<double>(n * (n + 1))), sin_acc));
-    cos_acc = KILN_DSUB(1.0, KILN_DMUL(KILN_DDIV(p2, static_cast<double>((n - 1) * n)), cos_acc));
+  // n = 26, 24, ..., 2: sin uses 1/(n(n+1)), cos uses 1/((n-1)n).
+  constexpr double kSin[13] = {1.0 / (26 * 27), 1.0 / (24 * 25), 1.0 / (22 * 23), 1.0 / (20 * 21), 1.0 / (18 * 19),
+                               1.0 / (16 * 17), 1.0 / (14 * 15), 1.0 / (12 * 13), 1.0 / (10 * 11), 1.0 / (8 * 9),
+                               1.0 / (6 * 7),   1.0 / (4 * 5),   1.0 / (2 * 3)};
+  constexpr double kCos[13] = {1.0 / (25 * 26), 1.0 / (23 * 24), 1.0 / (21 * 22), 1.0 / (19 * 20), 1.0 / (17 * 18),
+                               1.0 / (15 * 16), 1.0 / (13 * 14), 1.0 / (11 * 12), 1.0 / (9 * 10),  1.0 / (7 * 8),
+                               1.0 / (5 * 6),   1.0 / (3 * 4),   1.0 / (1 * 2)};
+  for (int i = 0; i < 13; ++i) {
+    sin_acc = KILN_DSUB(1.0, KILN_DMUL(KILN_DMUL(p2, kSin[i]), sin_acc));
+    cos_acc = KILN_DSUB(1.0, KILN_DMUL(KILN_DMUL(p2, kCos[i]), cos_acc));
   }
   s = KILN_DMUL(phi, sin_acc);
   c = cos_acc;
@@ -94,20 +103,33 @@ KILN_HD inline void portable_sincos_2pi(double u, double& s, double& c) {
   }
 }
 
-// Standard normal for element i of random op `offset` (Box-Muller on a word pair:
-// elements 4b, 4b+1 share words 0,1 of block b as (cos, sin); 4b+2, 4b+3 share words 2,3).
-KILN_HD inline double normal_double(uint64_t seed, uint64_t offset, uint64_t i) {
-  const U32x4 w = draw_block(seed, offset, i >> 2);
-  const int pair = static_cast<int>((i >> 1) & 1);
-  const uint32_t a = w.v[2 * pair];
-  const uint32_t b = w.v[2 * pair + 1];
-  // u1 in (0, 1] so the log is finite; u2 in [0, 1).
+// Box-Muller on one word pair: (r cos t, r sin t), r = sqrt(-2 log u1), t = 2 pi u2, with
+// u1 = (a + 1) / 2^32 in (0, 1] so the log is finite and u2 = b / 2^32 in [0, 1).
+KILN_HD inline void box_muller(uint32_t a, uint32_t b, double& z_cos, double& z_sin) {
   const double u1 = KILN_DMUL(KILN_DADD(static_cast<double>(a), 1.0), 1.0 / 4294967296.0);
   const double u2 = KILN_DMUL(static_cast<double>(b), 1.0 / 4294967296.0);
   const double r = KILN_DSQRT(KILN_DMUL(-2.0, portable_log(u1)));
   double s, c;
   portable_sincos_2pi(u2, s, c);
-  return KILN_DMUL(r, (i & 1) ? s : c);
+  z_cos = KILN_DMUL(r, c);
+  z_sin = KILN_DMUL(r, s);
+}
+
+// The four standard normals of elements [4 block, 4 block + 4) of random op `offset`:
+// elements 4b, 4b+1 are (cos, sin) of words 0, 1; elements 4b+2, 4b+3 of words 2, 3.
+KILN_HD inline void normal_block(uint64_t seed, uint64_t offset, uint64_t block, double (&z)[4]) {
+  const U32x4 w = draw_block(seed, offset, block);
+  box_muller(w.v[0], w.v[1], z[0], z[1]);
+  box_muller(w.v[2], w.v[3], z[2], z[3]);
+}
+
+// Standard normal for element i of random op `offset` (one element of normal_block).
+KILN_HD inline double normal_double(uint64_t seed, uint64_t offset, uint64_t i) {
+  const U32x4 w = draw_block(seed, offset, i >> 2);
+  const int pair = static_cast<int>((i >> 1) & 1);
+  double zc, zs;
+  box_muller(w.v[2 * pair], w.v[2 * pair + 1], zc, zs);
+  return (i & 1) ? zs : zc;
 }
 
 }  // namespace kiln::philox

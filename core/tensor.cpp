@@ -372,6 +372,17 @@ Tensor& Tensor::copy_(const Tensor& src) {
   return *this;
 }
 
+void Tensor::set_data(const Tensor& source) const {
+  KILN_REQUIRE_DEFINED();
+  KILN_CHECK(source.defined(), "set_data: source tensor is undefined");
+  KILN_CHECK(is_leaf(), "set_data: only leaf tensors can change their data");
+  impl_->storage = source.storage();
+  impl_->shape = source.shape();
+  impl_->strides = source.strides();
+  impl_->offset = source.offset();
+  impl_->dtype = source.dtype();
+}
+
 Tensor& Tensor::fill_(double value) {
   if (numel() == 0) return *this;
   if (device().is_cpu()) {

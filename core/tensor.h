@@ -98,6 +98,9 @@ class Tensor {
   Tensor& copy_(const Tensor& src);  // src is broadcast to this shape; dtype/device converted
   Tensor& fill_(double value);
   Tensor& zero_() { return fill_(0.0); }
+  // Makes this handle (and every copy of it) refer to `source`'s data, keeping its autograd
+  // identity: torch's `t.data = source`. Used to move parameters between devices in place.
+  void set_data(const Tensor& source) const;
 
   // Reads one element (synchronises with the device for CUDA tensors).
   template <typename T>

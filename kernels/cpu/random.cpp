@@ -2,6 +2,7 @@
 #include <type_traits>
 
 #include "core/random_math.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/random.h"
 
 namespace kiln::kernels::cpu {
@@ -9,20 +10,27 @@ namespace kiln::kernels::cpu {
 template <typename T>
 void fill_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double low, double high) {
   const T lo = static_cast<T>(low), width = static_cast<T>(high - low);
-  for (int64_t i = 0; i < n; ++i) {
-    const uint32_t w = philox::draw_u32(seed, offset, static_cast<uint64_t>(i));
-    T u;
-    if constexpr (std::is_same_v<T, float>) u = philox::u32_to_unit_float(w);
-    else u = philox::u32_to_unit_double(w);
-    out[i] = philox::scale_uniform(u, lo, width);
+  const int64_t blocks = (n + 3) / 4;
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const philox::U32x4 w = philox::draw_block(seed, offset, static_cast<uint64_t>(b));
+    for (int k = 0; k < 4 && 4 * b + k < n; ++k) {
+      T u;
+      if constexpr (std::is_same_v<T, float>) u = philox::u32_to_unit_float(w.v[k]);
+      else u = philox::u32_to_unit_double(w.v[k]);
+      out[4 * b + k] = philox::scale_uniform(u, lo, width);
+    }
   }
 }
 
 template <typename T>
 void fill_normal(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double stddev) {
-  for (int64_t i = 0; i < n; ++i) {
-    const double z = philox::normal_double(seed, offset, static_cast<uint64_t>(i));
-    out[i] = static_cast<T>(KILN_DADD(mean, KILN_DMUL(stddev, z)));
+  const int64_t blocks = (n + 3) / 4;
+#pragma omp parallel for schedule(static) if (n > kParallelGrain)
+  for (int64_t b = 0; b < blocks; ++b) {
+    double z[4];
+    philox::normal_block(seed, offset, static_cast<uint64_t>(b), z);
+    for (int k = 0; k < 4 && 4 * b + k < n; ++k) out[4 * b + k] = static_cast<T>(KILN_DADD(mean, KILN_DMUL(stddev, z[k])));
   }
 }
 

@@ -34,10 +34,14 @@ __global__ void fill_uniform_kernel(T* out, int64_t n, uint64_t seed, uint64_t o
 
 template <typename T>
 __global__ void fill_normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double stddev) {
+  const int64_t blocks = (n + 3) / 4;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    const double z = philox::normal_double(seed, offset, static_cast<uint64_t>(i));
-    out[i] = static_cast<T>(KILN_DADD(mean, KILN_DMUL(stddev, z)));
+  for (int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; b < blocks; b += stride) {
+    double z[4];
+    philox::normal_block(seed, offset, static_cast<uint64_t>(b), z);
+#pragma unroll
+    for (int k = 0; k < 4; ++k)
+      if (4 * b + k < n) out[4 * b + k] = static_cast<T>(KILN_DADD(mean, KILN_DMUL(stddev, z[k])));
   }
 }
 
@@ -54,7 +58,7 @@ void fill_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double low,
 template <typename T>
 void fill_normal(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double stddev) {
   if (n == 0) return;
-  fill_normal_kernel<T><<<kiln::cuda::grid_for(n, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
+  fill_normal_kernel<T><<<kiln::cuda::grid_for((n + 3) / 4, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
       out, n, seed, offset, mean, stddev);
   KILN_LAUNCH_CHECK();
 }

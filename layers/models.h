@@ -1,0 +1,78 @@
+// The networks of the source tutorial, with PyTorch's module names so state dicts interchange:
+//  - ResNet18: torchvision's resnet18() with conv1 replaced by Conv2d(in, 64, 3, 1, 1) (with
+//    bias, as nn.Conv2d's default; the 3x3/s2 max-pool after it is kept) and
+//    fc = Sequential(Dropout2d(0.5), Linear(512, classes)). Options: input channels (1 for
+//    MNIST-like data) and batch norm on/off (the `batchnorm` ablation).
+//  - MnistNet: the pseudo-labelling tutorial's `Net` (features / classifier Sequentials).
+//  - Regressor: Linear(13, 50) -> ReLU -> Dropout(0.5) -> Linear(50, 1) -> ReLU.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "layers/layers.h"
+
+namespace kiln {
+
+// torchvision's BasicBlock: conv3x3(stride) -> bn -> relu -> conv3x3 -> bn, plus the identity
+// or a 1x1-conv + bn downsample, then relu.
+class BasicBlock final : public Module {
+ public:
+  BasicBlock(int64_t in_planes, int64_t planes, int64_t stride, bool batchnorm, Generator& gen);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "BasicBlock"; }
+
+ private:
+  std::shared_ptr<Conv2d> conv1_, conv2_;
+  std::shared_ptr<Module> bn1_, bn2_;
+  std::shared_ptr<Sequential> downsample_;  // null for the identity shortcut
+};
+
+struct ResNetOptions {
+  int64_t in_channels = 3;
+  int64_t num_classes = 10;
+  bool batchnorm = true;   // false: every BatchNorm2d becomes Identity (no parameters)
+  double dropout = 0.5;    // the Dropout2d before the classifier
+  int64_t width = 64;      // channels of the first stage (64 in ResNet-18; smaller for tests)
+};
+
+class ResNet18 final : public Module {
+ public:
+  explicit ResNet18(const ResNetOptions& options = {}, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "ResNet18"; }
+
+ private:
+  std::shared_ptr<Conv2d> conv1_;
+  std::shared_ptr<Module> bn1_;
+  std::shared_ptr<MaxPool2d> maxpool_;
+  std::shared_ptr<Sequential> layer1_, layer2_, layer3_, layer4_;
+  std::shared_ptr<AdaptiveAvgPool2d> avgpool_;
+  std::shared_ptr<Sequential> fc_;
+};
+
+// Input [N, 1, 28, 28] -> logits [N, 10].
+class MnistNet final : public Module {
+ public:
+  explicit MnistNet(int64_t num_classes = 10, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "Net"; }
+
+ private:
+  std::shared_ptr<Sequential> features_, classifier_;
+};
+
+class Regressor final : public Module {
+ public:
+  explicit Regressor(int64_t in_features = 13, int64_t hidden = 50, double dropout = 0.5,
+                     Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "Regressor"; }
+
+ private:
+  std::shared_ptr<Linear> fc1_, fc2_;
+  std::shared_ptr<Dropout> dropout_;
+};
+
+}  // namespace kiln
