@@ -1,4 +1,5 @@
 // CPU optimizer updates (contract: kernels/optimizer.h).
+#include "kernels/cpu/parallel.h"
 #include "kernels/optimizer.h"
 #include "kernels/optimizer_math.h"
 
@@ -9,6 +10,7 @@ void optimizer_step(const OptimizerHyper& h, const std::vector<ParamSlot<T>>& sl
   ++*step;
   const StepScalars s = step_scalars(h, *step);
   for (const ParamSlot<T>& slot : slots)
+#pragma omp parallel for schedule(static) if (slot.numel > kParallelGrain)
     for (int64_t i = 0; i < slot.numel; ++i)
       update_element(h, s, slot.param[i], slot.grad[i], slot.state0 ? slot.state0 + i : nullptr,
                      slot.state1 ? slot.state1 + i : nullptr);
