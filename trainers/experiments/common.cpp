@@ -1,0 +1,108 @@
+// Shared experiment pieces (see common.h).
+#include "trainers/experiments/common.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "core/generator.h"
+#include "losses/losses.h"
+#include "samplers/sampler.h"
+#include "trainers/loop.h"
+#include "trainers/metrics.h"
+#include "trainers/plots.h"
+
+namespace kiln {
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100 * fraction);
+  return buf;
+}
+
+ClassificationData load_classification(const CommonOptions& o, const RunContext& ctx, const std::string& preferred,
+                                       double val_fraction) {
+  KILN_CHECK(val_fraction >= 0 && val_fraction < 1, "validation fraction must be in [0, 1), got ", val_fraction);
+  ImageData img = load_image_data(o.dataset, o.data_dir, preferred, o.limit);
+  ClassificationData d;
+  d.name = img.name;
+  d.class_names = img.train.class_names;
+  d.channels = img.train.inputs.size(1);
+  const int64_t n = img.train.size();
+  const int64_t n_val = static_cast<int64_t>(std::llround(val_fraction * n));
+  KILN_CHECK(n - n_val >= 1, "not enough training samples (", n, ") for a validation split of ", val_fraction);
+  // The split has its own generator so it does not depend on anything drawn before it.
+  Generator split_gen(o.seed ^ 0x5eed5011ULL);
+  const Split split = random_split(n, n_val, split_gen);
+  d.train = std::make_unique<Dataset>(img.train.subset(split.first).to(ctx.device));
+  if (n_val > 0) d.val = std::make_unique<Dataset>(img.train.subset(split.second).to(ctx.device));
+  d.test = std::make_unique<Dataset>(img.test.to(ctx.device));
+  char desc[256];
+  std::snprintf(desc, sizeof desc, "%s (%lld train / %lld validation / %lld test)", img.name.c_str(),
+                static_cast<long long>(d.train->size()), static_cast<long long>(n_val),
+                static_cast<long long>(d.test->size()));
+  d.description = desc;
+  if (o.limit > 0) d.description += ", --limit " + std::to_string(o.limit);
+  if (!img.substitution.empty()) d.description += "; " + img.substitution;
+  return d;
+}
+
+ImageTransform tutorial_normalize(int64_t channels) {
+  ImageTransform t;
+  t.mean.assign(channels, 0.5f);
+  t.std.assign(channels, 0.5f);
+  return t;
+}
+
+std::string resnet_id(const ClassificationData& data, bool batchnorm) {
+  return "ResNet18(in=" + std::to_string(data.channels) + ", classes=" + std::to_string(data.class_names.size()) +
+         (batchnorm ? "" : ", no batchnorm") + ")";
+}
+
+std::unique_ptr<ResNet18> make_resnet(const ClassificationData& data, const RunContext& ctx, bool batchnorm) {
+  ResNetOptions o;
+  o.in_channels = data.channels;
+  o.num_classes = static_cast<int64_t>(data.class_names.size());
+  o.batchnorm = batchnorm;
+  auto model = std::make_unique<ResNet18>(o);
+  model->to(ctx.device);
+  return model;
+}
+
+TestReport evaluate_test(Module& model, DataLoader& test, const ClassificationData& data, RunContext& ctx,
+                         const std::string& prefix, const std::string& title) {
+  ConfusionMatrix cm(static_cast<int64_t>(data.class_names.size()));
+  const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
+  evaluate(model, test, ce, &cm);
+  TestReport r;
+  r.accuracy = cm.accuracy();
+  r.per_class = cm.per_class_accuracy();
+  r.confusion_png = prefix + "confusion_matrix.png";
+  write_confusion_matrix_png(ctx.path(r.confusion_png), cm.rows(), data.class_names, title);
+  return r;
+}
+
+void plot_loss_curves(const std::string& path, const std::string& title, const std::vector<EpochRecord>& history,
+                      int64_t marker_epoch, const std::string& marker_label) {
+  Series train{"train", {}, {}}, val{"validation", {}, {}};
+  for (const EpochRecord& r : history) {
+    train.x.push_back(double(r.epoch));
+    train.y.push_back(r.train_loss);
+    if (std::isfinite(r.val_loss)) {
+      val.x.push_back(double(r.epoch));
+      val.y.push_back(r.val_loss);
+    }
+  }
+  LinePlot plot;
+  plot.title = title;
+  plot.x_label = "epoch";
+  plot.y_label = "loss";
+  plot.series.push_back(train);
+  if (!val.x.empty()) plot.series.push_back(val);
+  if (marker_epoch > 0) {
+    plot.marker_x = double(marker_epoch);
+    plot.marker_label = marker_label;
+  }
+  write_line_plot_png(path, plot);
+}
+
+}  // namespace kiln

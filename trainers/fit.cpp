@@ -1,0 +1,203 @@
+// The shared epoch loop (see fit.h).
+#include "trainers/fit.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "core/file_io.h"
+#include "core/generator.h"
+#include "trainers/checkpoint.h"
+#include "trainers/csv_log.h"
+#include "trainers/early_stopping.h"
+
+namespace kiln {
+
+namespace {
+
+// The model-selection state, whichever rule is active, in the form a checkpoint stores.
+struct Selector {
+  Selection rule;
+  EarlyStopping early;
+  FirstBelowThreshold first_below;
+  double best_accuracy = -std::numeric_limits<double>::infinity();
+  int64_t best_accuracy_epoch = 0;
+
+  explicit Selector(const FitConfig& c)
+      : rule(c.selection), early(c.patience, c.min_delta), first_below(c.threshold) {}
+
+  SelectionDecision update(int64_t epoch, double val_loss, double val_accuracy) {
+    switch (rule) {
+      case Selection::LowestValLoss: return early.update(epoch, val_loss);
+      case Selection::FirstBelow: return first_below.update(epoch, val_loss);
+      case Selection::BestValAccuracy: {
+        SelectionDecision d;
+        if (std::isfinite(val_accuracy) && val_accuracy >= best_accuracy) {
+          best_accuracy = val_accuracy;
+          best_accuracy_epoch = epoch;
+          d.select = true;
+        }
+        return d;
+      }
+      case Selection::Last: break;
+    }
+    return {};
+  }
+  int64_t selected_epoch() const {
+    switch (rule) {
+      case Selection::LowestValLoss: return early.best_epoch();
+      case Selection::FirstBelow: return first_below.selected_epoch();
+      case Selection::BestValAccuracy: return best_accuracy_epoch;
+      case Selection::Last: break;
+    }
+    return 0;
+  }
+  double selected_metric() const {
+    switch (rule) {
+      case Selection::LowestValLoss: return early.best();
+      case Selection::FirstBelow: return first_below.selected_metric();
+      case Selection::BestValAccuracy: return best_accuracy;
+      case Selection::Last: break;
+    }
+    return std::nan("");
+  }
+  void save(TrainingState& s) const {
+    s.best_epoch = selected_epoch();
+    s.best_metric = selected_metric();
+    s.bad_epochs = rule == Selection::LowestValLoss ? early.epochs_without_improvement() : 0;
+  }
+  void restore(const TrainingState& s) {
+    switch (rule) {
+      case Selection::LowestValLoss: early.restore(s.best_metric, s.best_epoch, s.bad_epochs); break;
+      case Selection::FirstBelow: first_below.restore(s.best_epoch, s.best_metric); break;
+      case Selection::BestValAccuracy:
+        best_accuracy = s.best_epoch > 0 ? s.best_metric : -std::numeric_limits<double>::infinity();
+        best_accuracy_epoch = s.best_epoch;
+        break;
+      case Selection::Last: break;
+    }
+  }
+};
+
+std::vector<double> to_row(const EpochRecord& r) {
+  std::vector<double> row = {double(r.epoch), r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy, r.seconds};
+  row.insert(row.end(), r.extra.begin(), r.extra.end());
+  return row;
+}
+
+EpochRecord from_row(const std::vector<double>& row) {
+  EpochRecord r;
+  r.epoch = static_cast<int64_t>(row.at(0));
+  r.train_loss = row.at(1);
+  r.train_accuracy = row.at(2);
+  r.val_loss = row.at(3);
+  r.val_accuracy = row.at(4);
+  r.seconds = row.at(5);
+  r.extra.assign(row.begin() + 6, row.end());
+  return r;
+}
+
+}  // namespace
+
+FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader* val, const LossFn& loss,
+              RunContext& ctx, const FitConfig& c) {
+  KILN_CHECK(c.selection == Selection::Last || val != nullptr, "fit: model selection needs a validation set");
+  KILN_CHECK(!c.select_every_step || val != nullptr, "fit: per-step selection needs a validation set");
+  KILN_CHECK(c.epochs >= 1, "fit: epochs must be >= 1, got ", c.epochs);
+  const auto t0 = std::chrono::steady_clock::now();
+  FitResult result;
+  result.log_path = ctx.path(c.name + "_log.csv");
+  result.best_path = ctx.path(c.name + "_best.safetensors");
+  result.last_path = ctx.path(c.name + "_last.ckpt");
+  remove_stale_temporaries(result.best_path);
+  remove_stale_temporaries(result.last_path);
+
+  std::vector<std::string> columns = {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"};
+  columns.insert(columns.end(), c.extra_columns.begin(), c.extra_columns.end());
+  CsvLog log(result.log_path, columns);
+  Selector selector(c);
+  int64_t first_epoch = 1;
+
+  if (!c.resume.empty()) {
+    const TrainingState s = load_checkpoint(c.resume, c.model_id, model, &optimizer);
+    default_generator().manual_seed(s.seed);
+    default_generator().set_offset(s.rng_offset);
+    selector.restore(s);
+    for (const auto& row : s.history) result.history.push_back(from_row(row));
+    log.reset(s.history);
+    first_epoch = s.epoch + 1;
+    std::printf("resumed from %s after epoch %lld\n", c.resume.c_str(), static_cast<long long>(s.epoch));
+    KILN_CHECK(first_epoch <= c.epochs, c.resume, " already holds ", s.epoch, " epochs; --epochs is ", c.epochs);
+  }
+
+  for (int64_t epoch = first_epoch; epoch <= c.epochs; ++epoch) {
+    check_interrupted();
+    if (c.before_epoch) c.before_epoch(epoch);
+    TrainOptions options = c.train;
+    if (c.select_every_step) {
+      options.after_step = [&, epoch](int64_t step) {
+        const EpochStats v = evaluate(model, *val, loss);
+        if (selector.update(epoch, v.loss, v.accuracy).select) {
+          model.save(result.best_path);
+          ++result.step_selections;
+          std::printf("[%lld:%lld] validation accuracy %.2f%% - saved the best model\n", static_cast<long long>(epoch),
+                      static_cast<long long>(step), 100 * v.accuracy);
+        }
+        check_interrupted();
+      };
+    }
+    char label[64];
+    std::snprintf(label, sizeof label, "%s epoch %lld/%lld", c.name.c_str(), static_cast<long long>(epoch),
+                  static_cast<long long>(c.epochs));
+    const EpochStats tr = train_epoch(model, train, optimizer, loss, ctx.progress, label, options);
+    KILN_CHECK(std::isfinite(tr.loss), "training diverged at epoch ", epoch, ": the mean training loss is ", tr.loss,
+               " (try a lower --lr or --clip-grad; the best checkpoint so far is kept)");
+    EpochRecord r;
+    r.epoch = epoch;
+    r.train_loss = tr.loss;
+    r.train_accuracy = tr.accuracy;
+    r.seconds = tr.seconds;
+    if (val) {
+      const EpochStats v = evaluate(model, *val, loss);
+      r.val_loss = v.loss;
+      r.val_accuracy = v.accuracy;
+      r.seconds += v.seconds;
+    }
+    if (c.extra_values) r.extra = c.extra_values();
+    KILN_CHECK(r.extra.size() == c.extra_columns.size(), "fit: ", r.extra.size(), " extra values for ",
+               c.extra_columns.size(), " extra columns");
+    SelectionDecision d;
+    if (!c.select_every_step) d = selector.update(epoch, r.val_loss, r.val_accuracy);
+    if (d.select) model.save(result.best_path);
+    result.history.push_back(r);
+    log.append(to_row(r));
+
+    std::printf("[%lld] train loss: %.3f", static_cast<long long>(epoch), r.train_loss);
+    if (std::isfinite(r.train_accuracy)) std::printf(", train acc: %.2f%%", 100 * r.train_accuracy);
+    if (val) std::printf(", validation loss: %.3f, validation acc: %.2f%%", r.val_loss, 100 * r.val_accuracy);
+    std::printf(" (%s)%s\n", format_duration(r.seconds).c_str(), d.select ? " - selected" : "");
+    std::fflush(stdout);
+
+    TrainingState s;
+    s.epoch = epoch;
+    s.seed = default_generator().seed();
+    s.rng_offset = default_generator().offset();
+    selector.save(s);
+    for (const auto& h : result.history) s.history.push_back(to_row(h));
+    save_checkpoint(result.last_path, c.model_id, model, &optimizer, s);
+    if (d.stop) {
+      result.stopped_early = true;
+      std::printf("early stopping after epoch %lld: no improvement of more than %g for %lld epochs\n",
+                  static_cast<long long>(epoch), c.min_delta, static_cast<long long>(c.patience));
+      break;
+    }
+  }
+  result.selected_epoch = selector.selected_epoch();
+  result.selected_metric = selector.selected_metric();
+  if (c.selection != Selection::Last && (result.selected_epoch > 0 || result.step_selections > 0))
+    model.load(result.best_path);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace kiln

@@ -1,0 +1,128 @@
+// Training and evaluation passes (see loop.h).
+#include "trainers/loop.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+
+namespace kiln {
+
+namespace {
+
+// Device-side running sums of loss and correct predictions for one pass.
+struct Accumulator {
+  Tensor loss_sum, correct;
+  int64_t batches = 0, samples = 0;
+
+  explicit Accumulator(Device device)
+      : loss_sum(Tensor::zeros({}, DType::Float64, device)), correct(Tensor::zeros({}, DType::Float64, device)) {}
+
+  void add(const Tensor& loss, const Tensor& output, const Tensor& targets) {
+    NoGradGuard no_grad;
+    add_(loss_sum, loss.detach().to(DType::Float64));
+    if (targets.dtype() == DType::Int64 && output.dim() == 2) {
+      const Tensor hits = eq(argmax(output.detach(), 1).to(DType::Float64), targets.to(DType::Float64));
+      add_(correct, sum(hits));
+    }
+    ++batches;
+    samples += output.size(0);
+  }
+  double mean_loss() const { return batches ? loss_sum.item<double>() / double(batches) : std::nan(""); }
+  double accuracy(bool classification) const {
+    return classification && samples ? correct.item<double>() / double(samples) : std::nan("");
+  }
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, const LossFn& loss_fn,
+                       ProgressBar& progress, const std::string& label, const TrainOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  model.train();
+  Accumulator acc(loader.dataset().inputs.device());
+  const bool classification = loader.dataset().is_classification();
+  progress.start(label, loader.num_batches());
+  loader.start_epoch();
+  Batch batch;
+  int64_t step = 0;
+  while (loader.next(batch)) {
+    optimizer.zero_grad();
+    const Tensor output = model(batch.inputs);
+    const Tensor targets = options.target_transform ? options.target_transform(batch.targets) : batch.targets;
+    Tensor loss = loss_fn(output, targets);
+    acc.add(loss, output, batch.targets);
+    if (options.extra_loss) {
+      const Tensor extra = options.extra_loss(model, step);
+      if (extra.defined()) loss = add(loss, extra);
+    }
+    loss.backward();
+    if (options.clip_grad_norm > 0) clip_grad_norm(optimizer.params(), options.clip_grad_norm);
+    optimizer.step();
+    if (options.after_step) options.after_step(step);
+    ++step;
+    progress.step(batch.size(), [&] { return acc.loss_sum.item<double>() / double(acc.batches); });
+  }
+  progress.finish();
+  EpochStats s;
+  s.loss = acc.mean_loss();
+  s.accuracy = acc.accuracy(classification);
+  s.samples = acc.samples;
+  s.batches = acc.batches;
+  s.seconds = seconds_since(t0);
+  return s;
+}
+
+EpochStats evaluate(Module& model, DataLoader& loader, const LossFn& loss_fn, ConfusionMatrix* confusion) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  Accumulator acc(loader.dataset().inputs.device());
+  const bool classification = loader.dataset().is_classification();
+  loader.start_epoch();
+  Batch batch;
+  while (loader.next(batch)) {
+    const Tensor output = model(batch.inputs);
+    acc.add(loss_fn(output, batch.targets), output, batch.targets);
+    if (confusion && classification) confusion->add(batch.targets, argmax(output, 1));
+  }
+  model.train(was_training);
+  EpochStats s;
+  s.loss = acc.mean_loss();
+  s.accuracy = acc.accuracy(classification);
+  s.samples = acc.samples;
+  s.batches = acc.batches;
+  s.seconds = seconds_since(t0);
+  return s;
+}
+
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+  KILN_CHECK(max_norm > 0, "clip_grad_norm: max_norm must be > 0, got ", max_norm);
+  NoGradGuard no_grad;
+  Tensor total;
+  for (const Tensor& p : params) {
+    if (!p.grad().defined()) continue;
+    const Tensor sq = sum(square(p.grad().to(DType::Float64)));
+    total = total.defined() ? add(total, sq) : sq;
+  }
+  if (!total.defined()) return 0.0;
+  const double norm = std::sqrt(total.item<double>());
+  KILN_CHECK(std::isfinite(norm), "clip_grad_norm: the gradient norm is ", norm,
+             " (a NaN or Inf gradient); the step is not applied");
+  if (norm > max_norm) {
+    const double scale = max_norm / (norm + 1e-6);
+    for (const Tensor& p : params) {
+      Tensor g = p.grad();
+      if (g.defined()) g.copy_(mul(g, scale));
+    }
+  }
+  return norm;
+}
+
+}  // namespace kiln

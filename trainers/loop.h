@@ -1,0 +1,56 @@
+// The training and evaluation passes shared by every experiment. Per step the loss and the
+// number of correct predictions are accumulated ON THE DEVICE; the host reads them once per
+// epoch (and when the progress bar redraws), so a GPU step never waits for the CPU.
+// Reported losses follow the tutorial: the mean over batches of each batch's mean loss.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+
+#include "core/tensor.h"
+#include "data/loader.h"
+#include "layers/module.h"
+#include "trainers/metrics.h"
+#include "trainers/optim.h"
+#include "trainers/progress.h"
+
+namespace kiln {
+
+struct EpochStats {
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  double accuracy = std::numeric_limits<double>::quiet_NaN();  // classification only, in [0, 1]
+  int64_t samples = 0;
+  int64_t batches = 0;
+  double seconds = 0;
+};
+
+// loss(model output, targets) -> scalar tensor.
+using LossFn = std::function<Tensor(const Tensor& output, const Tensor& targets)>;
+// Rewrites a batch's targets before the loss (DisturbLabel, DisturbValue); accuracy is
+// still measured against the original targets.
+using TargetTransform = std::function<Tensor(const Tensor& targets)>;
+// Extra loss terms computed after the main loss (pseudo-labelling); returns a scalar to add
+// or an undefined tensor.
+using ExtraLoss = std::function<Tensor(Module& model, int64_t step)>;
+
+struct TrainOptions {
+  TargetTransform target_transform;
+  ExtraLoss extra_loss;
+  double clip_grad_norm = 0.0;  // > 0: rescale gradients to this global L2 norm
+  // Called after each optimizer step (per-step evaluation in the tutorial's protocols).
+  std::function<void(int64_t step)> after_step;
+};
+
+EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, const LossFn& loss,
+                       ProgressBar& progress, const std::string& label, const TrainOptions& options = {});
+
+// Evaluation mode, no autograd. Adds predictions to `confusion` when given (classification).
+EpochStats evaluate(Module& model, DataLoader& loader, const LossFn& loss, ConfusionMatrix* confusion = nullptr);
+
+// Rescales every gradient so their global L2 norm is at most max_norm; returns the norm
+// before clipping. Throws when the norm is NaN or Inf (a diverged step must not be applied).
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+
+}  // namespace kiln

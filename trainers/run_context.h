@@ -1,0 +1,59 @@
+// Options every experiment shares (--dataset, --device, --epochs, ...) and the context built
+// from them: the resolved device, the output directory (created and checked writable), the
+// seeded generator, the progress bar, and Ctrl-C handling (the run stops at the next batch
+// boundary; the last checkpoint and the log, written atomically, stay intact).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/device.h"
+#include "core/error.h"
+#include "trainers/progress.h"
+
+namespace kiln {
+
+struct CommonOptions {
+  std::string dataset = "auto";
+  std::string data_dir;
+  std::string device = "auto";
+  int64_t epochs = 1;
+  int64_t batch_size = 32;
+  double lr = 1e-3;
+  uint64_t seed = 0;
+  std::string out;
+  std::string protocol = "default";  // or "seed": the tutorial's code as written
+  int64_t limit = 0;
+  std::string resume;
+  bool quiet = false;
+  bool detect_anomaly = false;
+  double clip_grad = 0.0;
+};
+
+// Adds the shared flags to a subcommand. `image_data` adds --dataset/--data-dir.
+void add_common_options(CLI::App& cmd, CommonOptions& o, bool image_data);
+
+struct RunContext {
+  Device device;
+  std::string out_dir;
+  bool source_protocol = false;
+  ProgressBar progress;
+  std::string path(const std::string& file) const { return out_dir + "/" + file; }
+};
+
+// Validates the options, resolves the device ("auto": CUDA when available), creates the
+// output directory, seeds the default generator and installs the Ctrl-C handler.
+RunContext make_run_context(const CommonOptions& o, const std::string& command);
+
+// True after SIGINT/SIGTERM; trainers check it between batches and epochs.
+bool interrupted();
+// Throws the "interrupted" error when interrupted() (the CLI exits 130 on it).
+void check_interrupted();
+
+struct Interrupted : Error {
+  Interrupted() : Error("interrupted; the last checkpoint and the log are intact") {}
+};
+
+}  // namespace kiln
