@@ -28,6 +28,9 @@ void add_common_options(CLI::App& cmd, CommonOptions& o, bool image_data) {
         ->check(CLI::IsMember({"auto", "cifar10", "mnist", "fashion-mnist"}))
         ->capture_default_str();
     cmd.add_option("--data-dir", o.data_dir, "directory with the dataset files");
+    cmd.add_option("--test-limit", o.test_limit, "evaluate on the first N test samples only (0 = all), for quick runs")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
   }
   cmd.add_option("--device", o.device, "cpu | cuda | cuda:N | auto (CUDA when available)")->capture_default_str();
   cmd.add_option("--epochs", o.epochs, "training epochs")->check(CLI::Range(int64_t(1), int64_t(100000)))->capture_default_str();

@@ -25,7 +25,8 @@ struct CommonOptions {
   uint64_t seed = 0;
   std::string out;
   std::string protocol = "default";  // or "seed": the tutorial's code as written
-  int64_t limit = 0;
+  int64_t limit = 0;       // first N training samples (0 = all)
+  int64_t test_limit = 0;  // first N test samples (0 = all)
   std::string resume;
   bool quiet = false;
   bool detect_anomaly = false;

@@ -35,13 +35,16 @@ ClassificationData load_classification(const CommonOptions& o, const RunContext&
   const Split split = random_split(n, n_val, split_gen);
   d.train = std::make_unique<Dataset>(img.train.subset(split.first).to(ctx.device));
   if (n_val > 0) d.val = std::make_unique<Dataset>(img.train.subset(split.second).to(ctx.device));
-  d.test = std::make_unique<Dataset>(img.test.to(ctx.device));
+  KILN_CHECK(o.test_limit >= 0, "--test-limit must be >= 0, got ", o.test_limit);
+  const Dataset test = o.test_limit > 0 ? img.test.head(o.test_limit) : img.test;
+  d.test = std::make_unique<Dataset>(test.to(ctx.device));
   char desc[256];
   std::snprintf(desc, sizeof desc, "%s (%lld train / %lld validation / %lld test)", img.name.c_str(),
                 static_cast<long long>(d.train->size()), static_cast<long long>(n_val),
                 static_cast<long long>(d.test->size()));
   d.description = desc;
   if (o.limit > 0) d.description += ", --limit " + std::to_string(o.limit);
+  if (o.test_limit > 0) d.description += ", --test-limit " + std::to_string(o.test_limit);
   if (!img.substitution.empty()) d.description += "; " + img.substitution;
   return d;
 }

@@ -1,0 +1,25 @@
+// `kiln disturb-label` (EXPERIMENTS.md section 4): ResNet-18 on CIFAR-10, batch 32, Adam 1e-3,
+// 50 epochs, trained once with true labels and once with DisturbLabel(alpha = 30%) drawn
+// fresh every mini-batch, then test accuracy of both. Default protocol: both runs start
+// from the SAME fresh initialisation. --protocol seed: the tutorial's order, where the second
+// run continues from the first run's weights (it reused the model object). Also repeats the
+// tutorial's one-batch check (fraction of labels kept in one batch of 32).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "trainers/experiment.h"
+#include "trainers/run_context.h"
+
+namespace kiln {
+
+struct DisturbLabelOptions {
+  CommonOptions common;
+  double alpha = 30.0;  // percent
+};
+
+DisturbLabelOptions disturb_label_defaults();
+ExperimentResult run_disturb_label(const DisturbLabelOptions& options);
+void add_disturb_label_command(CLI::App& app);
+
+}  // namespace kiln
