@@ -50,12 +50,16 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* what) {
   return dim < 0 ? dim + std::max<int64_t>(ndim, 1) : dim;
 }
 
+// Sizes must be >= 0, and the product of the sizes (with empty dimensions counted as 1, as
+// the strides are) must fit in int64: a [0, 2^40, 2^40] tensor holds nothing but its strides
+// would overflow.
 static void check_shape(const Shape& shape, const char* what) {
   int64_t n = 1;
   for (int64_t s : shape) {
     KILN_CHECK(s >= 0, what, ": negative size in shape ", shape_str(shape));
-    KILN_CHECK(s == 0 || n <= INT64_MAX / s, what, ": shape ", shape_str(shape), " overflows int64");
-    n *= s;
+    const int64_t f = std::max<int64_t>(s, 1);
+    KILN_CHECK(n <= INT64_MAX / f, what, ": shape ", shape_str(shape), " overflows int64");
+    n *= f;
   }
 }
 

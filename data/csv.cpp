@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "core/file_io.h"
@@ -47,7 +48,7 @@ int64_t Table::column_index(const std::string& name) const {
   KILN_FAIL("no column named '", name, "' (columns: ", known, ")");
 }
 
-Table parse_csv_table(const std::string& text, const std::string& source) {
+Table parse_csv_table(const std::string& text, const std::string& source, bool allow_missing) {
   std::vector<std::string_view> lines;
   {
     std::string_view rest(text);
@@ -72,6 +73,8 @@ Table parse_csv_table(const std::string& text, const std::string& source) {
       const auto second = split_fields(lines[1]);
       double probe = 0;
       if (!second.empty() && !parse_number(second[0], probe)) {
+        KILN_CHECK(n >= 0 && n <= 1e15 && n == std::floor(n), source, ": line 1 declares ", n,
+                   " rows; expected a whole number");
         declared_rows = static_cast<int64_t>(n);
         header_line = 1;
       }
@@ -91,6 +94,11 @@ Table parse_csv_table(const std::string& text, const std::string& source) {
                fields.size());
     for (size_t c = 0; c < width; ++c) {
       double v = 0;
+      const std::string_view f = trim(fields[c]);
+      if (allow_missing && (f.empty() || f == "nan" || f == "NaN")) {
+        table.values.push_back(std::numeric_limits<double>::quiet_NaN());
+        continue;
+      }
       KILN_CHECK(parse_number(fields[c], v), source, ": line ", i + 1, ", column '", table.columns[c],
                  "': not a finite number: '", std::string(trim(fields[c])), "'");
       table.values.push_back(v);
@@ -102,9 +110,9 @@ Table parse_csv_table(const std::string& text, const std::string& source) {
   return table;
 }
 
-Table read_csv_table(const std::string& path) {
+Table read_csv_table(const std::string& path, bool allow_missing) {
   const std::vector<uint8_t> bytes = read_file_bytes(path, uint64_t(1) << 30);
-  return parse_csv_table(std::string(bytes.begin(), bytes.end()), path);
+  return parse_csv_table(std::string(bytes.begin(), bytes.end()), path, allow_missing);
 }
 
 Dataset table_to_dataset(const Table& table, const std::string& target_column) {

@@ -21,8 +21,10 @@ struct Table {
   int64_t column_index(const std::string& name) const;  // throws naming the known columns
 };
 
-Table parse_csv_table(const std::string& text, const std::string& source);
-Table read_csv_table(const std::string& path);
+// With allow_missing, an empty field or "nan" reads as NaN (kiln's own logs write "nan" for
+// values that do not apply); otherwise every field must be a finite number.
+Table parse_csv_table(const std::string& text, const std::string& source, bool allow_missing = false);
+Table read_csv_table(const std::string& path, bool allow_missing = false);
 
 // Features = every column but `target_column`; targets = that column. float32 tensors
 // [N, F] and [N, 1].

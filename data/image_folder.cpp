@@ -121,6 +121,26 @@ bool has_png_signature(const uint8_t* data, size_t size) {
   return size >= 8 && std::memcmp(data, kSignature, 8) == 0;
 }
 
+// stb_image grows its buffer for the compressed image data to the length each IDAT chunk
+// DECLARES before reading it, so a 60-byte PNG can make it allocate gigabytes (found by
+// fuzzing). Every chunk is checked to fit in the file before stb sees it; then stb's buffer
+// is bounded by the file size.
+std::string check_png_chunks(const uint8_t* data, size_t size) {
+  size_t p = 8;  // after the signature
+  while (p + 8 <= size) {
+    const uint32_t length = (uint32_t(data[p]) << 24) | (uint32_t(data[p + 1]) << 16) | (uint32_t(data[p + 2]) << 8) |
+                            uint32_t(data[p + 3]);
+    const bool is_end = std::memcmp(data + p + 4, "IEND", 4) == 0;
+    // length + type + data + CRC
+    if (length > size - p - 8 || size - p - 8 - length < 4)
+      return "chunk " + std::string(reinterpret_cast<const char*>(data + p + 4), 4) + " declares " +
+             std::to_string(length) + " bytes, more than the file holds";
+    p += 12 + static_cast<size_t>(length);
+    if (is_end) return "";
+  }
+  return "";  // truncated after the last complete chunk: stb reports it
+}
+
 // One bilinear tap along an axis: the two source indices and the weight of the second.
 struct Tap {
   int i0 = 0, i1 = 0;
@@ -154,6 +174,9 @@ DecodedImage decode_image(const uint8_t* data, size_t size, const std::string& s
   if (!has_png_signature(data, size)) {
     const std::string bad = check_jpeg_huffman_tables(data, size);
     KILN_CHECK(bad.empty(), source, ": cannot decode image (corrupt JPEG: ", bad, ")");
+  } else {
+    const std::string bad = check_png_chunks(data, size);
+    KILN_CHECK(bad.empty(), source, ": cannot decode image (corrupt PNG: ", bad, ")");
   }
   int width = 0, height = 0, channels = 0;
   // desired_channels = 0 keeps the file's channels, so the conversion below is kiln's own.

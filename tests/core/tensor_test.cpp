@@ -136,6 +136,9 @@ TEST(Tensor, ErrorsNameTheProblem) {
   EXPECT_NE(message([&] { x.expand({3, 3}); }).find("cannot expand"), std::string::npos);
   EXPECT_NE(message([&] { x.item<float>(); }).find("one element"), std::string::npos);
   EXPECT_NE(message([&] { Tensor::empty({-1}); }).find("negative size"), std::string::npos);
+  // Empty, but its strides would overflow (found by fuzzing the IDX reader).
+  EXPECT_NE(message([&] { Tensor::empty({0, int64_t(1) << 40, int64_t(1) << 40}); }).find("overflows int64"),
+            std::string::npos);
   EXPECT_NE(message([&] { x.data<double>(); }).find("accessed as float64"), std::string::npos);
   EXPECT_NE(message([&] { Device::parse("gpu"); }).find("expected cpu, cuda or cuda:N"), std::string::npos);
   EXPECT_NE(message([] { Tensor().shape(); }).find("undefined tensor"), std::string::npos);

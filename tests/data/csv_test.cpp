@@ -60,6 +60,9 @@ TEST(Csv, ScikitLearnHeaderLineIsRecognised) {
   EXPECT_EQ(t.columns, (std::vector<std::string>{"a", "b", "target"}));
   EXPECT_EQ(t.values, (std::vector<double>{1, 2, 3, 4, 5, 6}));
   EXPECT_NE(error_of("3,2\na,b\n1,2\n").find("declares 3 rows but the file has 1"), std::string::npos);
+  // A declared count that is not a whole number (found by fuzzing: 2.8e71 rows).
+  EXPECT_NE(error_of("2.8e71,2\na,b\n1,2\n").find("expected a whole number"), std::string::npos);
+  EXPECT_NE(error_of("-1,2\na,b\n1,2\n").find("expected a whole number"), std::string::npos);
 }
 
 TEST(Csv, BadInputGivesOneClearError) {
@@ -78,6 +81,9 @@ TEST(Csv, BadInputGivesOneClearError) {
   } catch (const Error& err) {
     EXPECT_NE(std::string(err.what()).find("/nonexistent/boston.csv"), std::string::npos);
   }
+  const Table logs = parse_csv_table("a,b\n1,nan\n,2\n", "log.csv", /*allow_missing=*/true);
+  EXPECT_TRUE(std::isnan(logs.values[1]) && std::isnan(logs.values[2]));
+  EXPECT_EQ(logs.values[3], 2.0);
   const Table t = parse_csv_table("a,b\r\n1,2\r\n", "crlf.csv");  // Windows line endings
   EXPECT_EQ(t.values, (std::vector<double>{1, 2}));
   EXPECT_THROW(t.column_index("c"), Error);

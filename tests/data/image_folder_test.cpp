@@ -299,3 +299,31 @@ TEST(ImageFolder, SizeLimitsAndBadArguments) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(ImageFolder, PngChunkLongerThanTheFileIsRefusedBeforeDecoding) {
+  // A chunk length field larger than the file made stb_image allocate gigabytes (found by
+  // fuzzing); it must be a clear error instead.
+  testing::TempDir dir;
+  const std::vector<uint8_t> planar(3 * 4 * 5, 100);
+  write_png_rgb(dir.file("ok.png"), planar.data(), 4, 5);
+  std::vector<uint8_t> bytes = read_file_bytes(dir.file("ok.png"));
+  EXPECT_NO_THROW(decode_image(bytes.data(), bytes.size(), "ok.png"));
+  // The first chunk after the 8-byte signature is IHDR (length 13); the next is at 8 + 25.
+  const size_t next = 8 + 12 + 13;
+  ASSERT_GT(bytes.size(), next + 8);
+  bytes[next] = 0x7f;
+  bytes[next + 1] = bytes[next + 2] = bytes[next + 3] = 0xff;
+  try {
+    decode_image(bytes.data(), bytes.size(), "huge.png");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("huge.png: cannot decode image (corrupt PNG: chunk"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace kiln
