@@ -38,6 +38,8 @@ void check_finite(const Tensor& t, const std::string& what) {
 bool grad_enabled() { return t_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(t_grad_enabled) { t_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { t_grad_enabled = previous_; }
+GradModeGuard::GradModeGuard(bool enabled) : previous_(t_grad_enabled) { t_grad_enabled = enabled; }
+GradModeGuard::~GradModeGuard() { t_grad_enabled = previous_; }
 
 void set_detect_anomaly(bool on) { g_detect_anomaly = on; }
 bool detect_anomaly() { return g_detect_anomaly; }

@@ -76,6 +76,19 @@ class NoGradGuard {
   bool previous_;
 };
 
+// Sets grad mode for a scope (torch.set_grad_enabled), e.g. to time a backward pass inside
+// code that otherwise runs without autograd.
+class GradModeGuard {
+ public:
+  explicit GradModeGuard(bool enabled);
+  ~GradModeGuard();
+  GradModeGuard(const GradModeGuard&) = delete;
+  GradModeGuard& operator=(const GradModeGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // True when an op on these inputs must be recorded.
 bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
 

@@ -8,6 +8,7 @@
 #include "trainers/experiments/early_stopping.h"
 #include "trainers/experiments/label_smoothing.h"
 #include "trainers/experiments/pseudo_label.h"
+#include "trainers/experiments/reproduce.h"
 #include "trainers/experiments/weighted_loss.h"
 #include "trainers/experiments/weighted_sampling.h"
 
@@ -23,6 +24,7 @@ void register_commands(CLI::App& app) {
   add_weighted_loss_command(app);
   add_confusion_matrix_command(app);
   add_pseudo_label_command(app);
+  add_reproduce_command(app);
 }
 
 }  // namespace kiln

@@ -13,11 +13,11 @@ CsvLog::CsvLog(std::string path, std::vector<std::string> columns) : path_(std::
   write();
 }
 
-void CsvLog::append(const std::vector<double>& row) {
+void CsvLog::append(const std::vector<double>& row, bool write_now) {
   KILN_CHECK(row.size() == columns_.size(), "CsvLog ", path_, ": row has ", row.size(), " values for ", columns_.size(),
              " columns");
   rows_.push_back(row);
-  write();
+  if (write_now) write();
 }
 
 void CsvLog::reset(const std::vector<std::vector<double>>& rows) {

@@ -130,8 +130,28 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     KILN_CHECK(first_epoch <= c.epochs, c.resume, " already holds ", s.epoch, " epochs; --epochs is ", c.epochs);
   }
 
+  // The state of the last completed epoch, saved (throttled) as `last.ckpt`.
+  auto last_save = std::chrono::steady_clock::now();
+  bool unsaved = false;
+  auto save_state = [&](int64_t epoch) {
+    TrainingState s;
+    s.epoch = epoch;
+    s.seed = default_generator().seed();
+    s.rng_offset = default_generator().offset();
+    selector.save(s);
+    for (const auto& h : result.history) s.history.push_back(to_row(h));
+    log.write();
+    save_checkpoint(result.last_path, c.model_id, model, &optimizer, s);
+    last_save = std::chrono::steady_clock::now();
+    unsaved = false;
+  };
+
   for (int64_t epoch = first_epoch; epoch <= c.epochs; ++epoch) {
-    check_interrupted();
+    if (interrupted()) {
+      // Between epochs the model is consistent: keep the work done so far.
+      if (unsaved) save_state(epoch - 1);
+      check_interrupted();
+    }
     if (c.before_epoch) c.before_epoch(epoch);
     TrainOptions options = c.train;
     if (c.select_every_step) {
@@ -170,7 +190,8 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     if (!c.select_every_step) d = selector.update(epoch, r.val_loss, r.val_accuracy);
     if (d.select) model.save(result.best_path);
     result.history.push_back(r);
-    log.append(to_row(r));
+    log.append(to_row(r), /*write_now=*/false);
+    unsaved = true;
 
     std::printf("[%lld] train loss: %.3f", static_cast<long long>(epoch), r.train_loss);
     if (std::isfinite(r.train_accuracy)) std::printf(", train acc: %.2f%%", 100 * r.train_accuracy);
@@ -178,13 +199,9 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     std::printf(" (%s)%s\n", format_duration(r.seconds).c_str(), d.select ? " - selected" : "");
     std::fflush(stdout);
 
-    TrainingState s;
-    s.epoch = epoch;
-    s.seed = default_generator().seed();
-    s.rng_offset = default_generator().offset();
-    selector.save(s);
-    for (const auto& h : result.history) s.history.push_back(to_row(h));
-    save_checkpoint(result.last_path, c.model_id, model, &optimizer, s);
+    const double since_save =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - last_save).count();
+    if (epoch == c.epochs || d.stop || since_save >= c.checkpoint_interval_seconds) save_state(epoch);
     if (d.stop) {
       result.stopped_early = true;
       std::printf("early stopping after epoch %lld: no improvement of more than %g for %lld epochs\n",

@@ -6,8 +6,10 @@
 //                   epoch, as the tutorial's `val_acc >= best_acc`)
 //   Last            no selection: the final weights
 // Each epoch appends a row to the CSV log and atomically rewrites `last.ckpt` (model,
-// optimizer, generator, selection state, history); the selected model is saved to
-// `best.safetensors`. --resume continues from `last.ckpt` bit for bit on the CPU.
+// optimizer, generator, selection state, history) — at most every
+// `checkpoint_interval_seconds`, always after the last epoch, when stopping early and when
+// interrupted between epochs; the selected model is saved to `best.safetensors` whenever
+// it changes. --resume continues from `last.ckpt` bit for bit on the CPU.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +56,9 @@ struct FitConfig {
   // Evaluate and select after every optimizer step instead of every epoch (the tutorial's
   // pseudo-labelling loop, --protocol seed). Needs a validation loader.
   bool select_every_step = false;
+  // Minimum time between two saves of the log and `last.ckpt` (each save is fsync'ed; a
+  // tiny model trains hundreds of epochs per second). 0 saves after every epoch.
+  double checkpoint_interval_seconds = 10.0;
 };
 
 struct FitResult {

@@ -59,7 +59,9 @@ std::vector<double> ConfusionMatrix::per_class_accuracy() const {
 
 std::string ConfusionMatrix::to_text(const std::vector<std::string>& names) const {
   std::ostringstream out;
-  size_t w = 6;
+  // The first column fits its actual\pred heading as well as the names, so the counts
+  // line up under their headings.
+  size_t w = std::string("actual\\pred").size() + 1;
   for (const auto& s : names) w = std::max(w, s.size() + 1);
   out << std::setw(static_cast<int>(w)) << "actual\\pred";
   for (int64_t p = 0; p < n_; ++p) out << std::setw(8) << p;

@@ -565,7 +565,7 @@ TEST(SafetensorsSave, UnwritableDirectoryFailsCleanly) {
 TEST(SafetensorsReference, PythonFixtureLoadsWithExpectedValues) {
   // Values: see scripts/fixtures/make_safetensors_fixture.py, which defines the same formulas.
   const SafetensorsContents c =
-      load_safetensors(std::string(KILN_SOURCE_DIR) + "/tests/fixtures/safetensors/reference.safetensors");
+      load_safetensors(testing::source_dir() + "/tests/fixtures/safetensors/reference.safetensors");
   EXPECT_EQ(c.metadata,
             (Metadata{{"format", "pt"}, {"producer", "scripts/fixtures/make_safetensors_fixture.py"}}));
   ASSERT_EQ(c.tensors.size(), 7u);

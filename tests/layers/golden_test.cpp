@@ -23,7 +23,7 @@ using testing::all_close;
 constexpr double kTol = 1e-10;
 
 SafetensorsContents fixture(const std::string& name) {
-  return load_safetensors(std::string(KILN_SOURCE_DIR) + "/tests/fixtures/golden/" + name + ".safetensors");
+  return load_safetensors(testing::source_dir() + "/tests/fixtures/golden/" + name + ".safetensors");
 }
 
 const Tensor& get(const SafetensorsContents& f, const std::string& key) {

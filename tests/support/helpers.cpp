@@ -84,6 +84,16 @@ Tensor random_uniform(const Shape& shape, uint64_t seed, double lo, double hi, D
   return ::testing::AssertionSuccess();
 }
 
+std::string source_dir() {
+  const char* env = std::getenv("KILN_SOURCE_DIR");
+  return env ? env : KILN_SOURCE_DIR;
+}
+
+std::string kiln_binary() {
+  const char* env = std::getenv("KILN_BINARY");
+  return env ? env : KILN_BINARY;
+}
+
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "kiln-test-XXXXXX").string();
   char* made = mkdtemp(tmpl.data());

@@ -47,6 +47,12 @@ Tensor random_uniform(const Shape& shape, uint64_t seed, double lo, double hi, D
 // Bitwise equality of two float tensors' contents.
 ::testing::AssertionResult bit_equal(const Tensor& a, const Tensor& b);
 
+// Where the tests find the repository (fixtures) and the `kiln` program: compiled-in
+// paths, overridable with the environment variables KILN_SOURCE_DIR and KILN_BINARY when the
+// test binary runs on another machine (the GPU check carries it there).
+std::string source_dir();
+std::string kiln_binary();
+
 // A unique empty directory under the system temp dir, removed by the destructor.
 class TempDir {
  public:

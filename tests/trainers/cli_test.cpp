@@ -20,7 +20,7 @@ struct ProgramRun {
 
 ProgramRun run(const std::string& args) {
   testing::TempDir dir;
-  const std::string cmd = std::string(KILN_BINARY) + " " + args + " >" + dir.file("out") + " 2>" + dir.file("err");
+  const std::string cmd = testing::kiln_binary() + " " + args + " >" + dir.file("out") + " 2>" + dir.file("err");
   const int raw = std::system(cmd.c_str());
   auto slurp = [](const std::string& path) {
     std::string s;
