@@ -1,0 +1,123 @@
+// End-to-end step times of the tutorial's workloads, with the data already on the device:
+// a ResNet-18 training step (forward, cross-entropy, backward, Adam) at batch 32 and 128,
+// the MNIST Net's online pseudo-labelling step (128 labelled + 256 unlabelled images), the
+// Regressor at batch 32, and one epoch of the DataLoader alone on CIFAR-10-sized synthetic
+// data (50,000 x 3 x 32 x 32, batch 32, normalise + flip). JSON lines, then a table.
+// Usage: kiln_bench_e2e [--device cuda|cpu] [--quick]
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bench/timing.h"
+#include "core/autograd.h"
+#include "core/cpu_runtime.h"
+#include "core/generator.h"
+#include "core/ops.h"
+#include "data/loader.h"
+#include "layers/models.h"
+#include "losses/losses.h"
+#include "trainers/optim.h"
+
+using namespace kiln;
+
+namespace {
+
+struct Row {
+  std::string name;
+  double ms;
+};
+std::vector<Row> rows;
+
+void report(const std::string& name, double ms) {
+  rows.push_back({name, ms});
+  std::printf("{\"bench\": \"%s\", \"ms\": %.4f}\n", name.c_str(), ms);
+  std::fflush(stdout);
+}
+
+Tensor labels(int64_t n, int64_t classes, Device dev) {
+  std::vector<int64_t> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = i % classes;
+  return Tensor::from_vector(v, {n}, dev);
+}
+
+double resnet_step_ms(Device dev, int64_t batch, int repeats) {
+  manual_seed(1);
+  ResNet18 model;
+  model.to(dev);
+  auto opt = make_adam(model.parameters(), 1e-3);
+  Generator gen(2);
+  const Tensor x = randn({batch, 3, 32, 32}, gen, DType::Float32, dev);
+  const Tensor y = labels(batch, 10, dev);
+  return bench::median_ms(dev, [&] {
+    opt->zero_grad();
+    cross_entropy(model(x), y).backward();
+    opt->step();
+  }, 3, repeats);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tune_cpu_runtime(argv);
+  Device dev = cuda_available() ? Device::cuda() : Device::cpu();
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) quick = true;
+    if (!std::strcmp(argv[i], "--device") && i + 1 < argc) dev = Device::parse(argv[++i]);
+  }
+  const bool gpu = dev.is_cuda();
+  const int repeats = gpu ? 50 : (quick ? 3 : 5);
+
+  report("resnet18_step_b32", resnet_step_ms(dev, 32, repeats));
+  if (gpu || !quick) report("resnet18_step_b128", resnet_step_ms(dev, 128, gpu ? repeats : 3));
+
+  {  // online pseudo-labelling step: labelled loss + alpha * loss on argmax pseudo labels
+    manual_seed(3);
+    MnistNet net;
+    net.to(dev);
+    auto opt = make_adam(net.parameters(), 1e-3);
+    Generator gen(4);
+    const Tensor xl = rand({128, 1, 28, 28}, gen, DType::Float32, dev), yl = labels(128, 10, dev);
+    const Tensor xu = rand({256, 1, 28, 28}, gen, DType::Float32, dev);
+    report("mnist_pseudo_label_step", bench::median_ms(dev, [&] {
+             opt->zero_grad();
+             const Tensor pu = net(xu);
+             const Tensor plabels = argmax(pu.detach(), 1);
+             add(cross_entropy(net(xl), yl), mul(cross_entropy(pu, plabels), 1e-4)).backward();
+             opt->step();
+           }, 3, repeats));
+  }
+  {  // Regressor, batch 32
+    manual_seed(5);
+    Regressor reg;
+    reg.to(dev);
+    auto opt = make_adam(reg.parameters(), 1e-3, 0.9, 0.999, 1e-8, 1e-7);
+    Generator gen(6);
+    const Tensor x = rand({32, 13}, gen, DType::Float32, dev), y = rand({32, 1}, gen, DType::Float32, dev);
+    report("regressor_step_b32", bench::median_ms(dev, [&] {
+             opt->zero_grad();
+             mse_loss(reg(x), y).backward();
+             opt->step();
+           }, 10, gpu ? 200 : 50));
+  }
+  {  // the loader alone: one CIFAR-sized epoch at batch 32 with normalise + flip
+    const int64_t n = gpu || !quick ? 50000 : 5000;
+    Generator gen(7);
+    Dataset data;
+    data.inputs = mul(rand({n, 3, 32, 32}, gen, DType::Float32), 255.0).to(DType::UInt8).to(dev);
+    data.targets = labels(n, 10, dev);
+    ImageTransform t{{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, 0.5, 0};
+    DataLoader loader(data, 32, std::make_shared<RandomSampler>(n), false, t, gen);
+    report("loader_epoch_" + std::to_string(n) + "_b32", bench::median_ms(dev, [&] {
+             loader.start_epoch();
+             Batch b;
+             while (loader.next(b)) {
+             }
+           }, 1, gpu ? 5 : 2));
+  }
+
+  std::printf("\n%-32s %12s\n", "benchmark", "ms");
+  for (const Row& r : rows) std::printf("%-32s %12.3f\n", r.name.c_str(), r.ms);
+  return 0;
+}

@@ -1,0 +1,52 @@
+// Timing for the benchmarks: CUDA work is timed with events on kiln's stream (after a
+// warm-up, so module loading and allocator misses stay out), CPU work with a steady clock;
+// the median of repeated measurements is reported. Every benchmark calls the same function
+// the library calls.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <vector>
+
+#include "core/device.h"
+#if KILN_HAS_CUDA
+#include "core/cuda_context.h"
+#endif
+
+namespace kiln::bench {
+
+// Median milliseconds of one call of `fn` on `device`.
+inline double median_ms(Device device, const std::function<void()>& fn, int warmup = 3, int repeats = 20) {
+  for (int i = 0; i < warmup; ++i) fn();
+  std::vector<double> ms;
+#if KILN_HAS_CUDA
+  if (device.is_cuda()) {
+    cudaEvent_t a, b;
+    KILN_CUDA_CHECK(cudaEventCreate(&a));
+    KILN_CUDA_CHECK(cudaEventCreate(&b));
+    for (int i = 0; i < repeats; ++i) {
+      KILN_CUDA_CHECK(cudaEventRecord(a, cuda::stream()));
+      fn();
+      KILN_CUDA_CHECK(cudaEventRecord(b, cuda::stream()));
+      KILN_CUDA_CHECK(cudaEventSynchronize(b));
+      float t = 0;
+      KILN_CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
+      ms.push_back(t);
+    }
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+  }
+#endif
+  if (device.is_cpu()) {
+    for (int i = 0; i < repeats; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      fn();
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms.empty() ? 0.0 : ms[ms.size() / 2];
+}
+
+}  // namespace kiln::bench
