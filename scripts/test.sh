@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
-scripts/build.sh
+scripts/build.sh -DKILN_BUILD_TESTS=ON
 ctest --test-dir build --output-on-failure -j "${KILN_JOBS:-$(nproc)}"

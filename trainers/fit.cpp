@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "core/file_io.h"
 #include "core/generator.h"
@@ -120,14 +121,25 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
 
   if (!c.resume.empty()) {
     const TrainingState s = load_checkpoint(c.resume, c.model_id, model, &optimizer);
+    KILN_CHECK(s.epoch <= c.epochs, c.resume, " already holds ", s.epoch, " epochs; --epochs is ", c.epochs);
     default_generator().manual_seed(s.seed);
     default_generator().set_offset(s.rng_offset);
     selector.restore(s);
     for (const auto& row : s.history) result.history.push_back(from_row(row));
     log.reset(s.history);
     first_epoch = s.epoch + 1;
-    std::printf("resumed from %s after epoch %lld\n", c.resume.c_str(), static_cast<long long>(s.epoch));
-    KILN_CHECK(first_epoch <= c.epochs, c.resume, " already holds ", s.epoch, " epochs; --epochs is ", c.epochs);
+    // The selected weights live beside the checkpoint; bring them into --out when resuming
+    // from elsewhere, since the run ends by loading them from there.
+    namespace fs = std::filesystem;
+    const fs::path elsewhere = fs::path(c.resume).parent_path() / (c.name + "_best.safetensors");
+    std::error_code ec;
+    if (fs::exists(elsewhere) && !fs::equivalent(elsewhere, result.best_path, ec))
+      fs::copy_file(elsewhere, result.best_path, fs::copy_options::overwrite_existing);
+    if (first_epoch > c.epochs)
+      std::printf("%s: all %lld epochs already done (%s)\n", c.name.c_str(), static_cast<long long>(s.epoch),
+                  c.resume.c_str());
+    else
+      std::printf("resumed from %s after epoch %lld\n", c.resume.c_str(), static_cast<long long>(s.epoch));
   }
 
   // The state of the last completed epoch, saved (throttled) as `last.ckpt`.
@@ -214,6 +226,11 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
   if (c.selection != Selection::Last && (result.selected_epoch > 0 || result.step_selections > 0))
     model.load(result.best_path);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // A resumed run reports the time of all its epochs, not just this process's.
+  if (first_epoch > 1) {
+    result.seconds = 0;
+    for (const EpochRecord& r : result.history) result.seconds += r.seconds;
+  }
   return result;
 }
 

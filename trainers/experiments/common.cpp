@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "core/generator.h"
 #include "losses/losses.h"
@@ -17,6 +18,42 @@ std::string percent(double fraction) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f%%", 100 * fraction);
   return buf;
+}
+
+std::string fixed(double value, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, value);
+  return buf;
+}
+
+std::string resume_directory(const std::string& resume, const std::vector<std::string>& run_names,
+                             const std::string& command) {
+  if (resume.empty()) return "";
+  const std::filesystem::path p(resume);
+  KILN_CHECK(std::filesystem::is_regular_file(p), "--resume ", resume, ": no such checkpoint file");
+  std::string expected;
+  for (const std::string& n : run_names) {
+    if (p.filename().string() == n + "_last.ckpt") return p.has_parent_path() ? p.parent_path().string() : ".";
+    expected += (expected.empty() ? "" : " or ") + n + "_last.ckpt";
+  }
+  KILN_FAIL("--resume ", resume, ": expected ", expected, " written by an earlier `kiln ", command, "` run");
+}
+
+FitResult fit_run(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader* val, const LossFn& loss,
+                  RunContext& ctx, FitConfig c, const std::string& resume_dir) {
+  const std::string ckpt = resume_dir.empty() ? "" : resume_dir + "/" + c.name + "_last.ckpt";
+  if (!ckpt.empty() && std::filesystem::exists(ckpt)) c.resume = ckpt;
+  else model.save(ctx.path(c.name + "_initial.safetensors"));
+  return fit(model, optimizer, train, val, loss, ctx, c);
+}
+
+Series train_loss_series(const std::string& name, const std::vector<EpochRecord>& history) {
+  Series s{name, {}, {}};
+  for (const EpochRecord& r : history) {
+    s.x.push_back(double(r.epoch));
+    s.y.push_back(r.train_loss);
+  }
+  return s;
 }
 
 ClassificationData load_classification(const CommonOptions& o, const RunContext& ctx, const std::string& preferred,

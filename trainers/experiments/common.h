@@ -13,6 +13,7 @@
 #include "trainers/datasets.h"
 #include "trainers/experiment.h"
 #include "trainers/fit.h"
+#include "trainers/plots.h"
 #include "trainers/run_context.h"
 
 namespace kiln {
@@ -52,7 +53,28 @@ TestReport evaluate_test(Module& model, DataLoader& test, const ClassificationDa
 void plot_loss_curves(const std::string& path, const std::string& title, const std::vector<EpochRecord>& history,
                       int64_t marker_epoch = 0, const std::string& marker_label = "");
 
-// "12.34%"
+// "12.34%" and fixed-point text.
 std::string percent(double fraction);
+std::string fixed(double value, int digits);
+
+// Evaluation batch size: eval-mode results do not depend on it, and larger batches run faster
+// (the tutorial evaluates with 32, 100 or 128).
+inline constexpr int64_t kEvalBatchSize = 256;
+
+// --resume for a command that trains several runs into one directory: the file given must be
+// one of the runs' `<name>_last.ckpt`; each run then continues from its own checkpoint in that
+// directory. Returns the directory, or "" when not resuming.
+std::string resume_directory(const std::string& resume, const std::vector<std::string>& run_names,
+                             const std::string& command);
+
+// fit() for one run of such a command: continues from `<resume_dir>/<name>_last.ckpt` when it
+// exists (a finished run is only loaded); otherwise saves the starting weights as
+// `<name>_initial.safetensors` — the record that runs meant to start alike really did — and
+// trains from them.
+FitResult fit_run(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader* val, const LossFn& loss,
+                  RunContext& ctx, FitConfig config, const std::string& resume_dir);
+
+// Train loss per epoch as a plot series.
+Series train_loss_series(const std::string& name, const std::vector<EpochRecord>& history);
 
 }  // namespace kiln

@@ -29,81 +29,6 @@ LabelSmoothingOptions label_smoothing_defaults() {
 
 namespace {
 
-// Evaluation batch: eval-mode results do not depend on it, and larger batches run faster.
-constexpr int64_t kEvalBatch = 256;
-
-// --resume for a command that trains several runs into one directory: the file given must be
-// one of these runs' `<name>_last.ckpt`; every run then continues from its own checkpoint in
-// that directory. Returns the directory ("" for a fresh start).
-std::string resume_directory(const std::string& resume, const std::vector<std::string>& names,
-                             const std::string& command) {
-  if (resume.empty()) return "";
-  const std::filesystem::path p(resume);
-  KILN_CHECK(std::filesystem::is_regular_file(p), "--resume ", resume, ": no such checkpoint file");
-  std::string expected;
-  for (const std::string& n : names) {
-    if (p.filename().string() == n + "_last.ckpt") return p.has_parent_path() ? p.parent_path().string() : ".";
-    expected += (expected.empty() ? "" : " or ") + n + "_last.ckpt";
-  }
-  KILN_FAIL("--resume ", resume, ": expected ", expected, " written by an earlier `kiln ", command, "` run");
-}
-
-// Trains one run from the model's current weights, saving them first as
-// `<name>_initial.safetensors` (the record that runs meant to start alike did). When resuming,
-// the run continues from `<dir>/<name>_last.ckpt`; a checkpoint that already holds every epoch
-// is loaded (weights, optimizer, generator, history) instead of trained again.
-FitResult fit_or_resume(Module& model, Optimizer& optimizer, DataLoader& train, const LossFn& loss, RunContext& ctx,
-                        FitConfig c, const std::string& resume_dir) {
-  const std::string ckpt = resume_dir.empty() ? "" : resume_dir + "/" + c.name + "_last.ckpt";
-  if (ckpt.empty() || !std::filesystem::exists(ckpt)) {
-    model.save(ctx.path(c.name + "_initial.safetensors"));
-    return fit(model, optimizer, train, nullptr, loss, ctx, c);
-  }
-  const TrainingState s = load_checkpoint(ckpt, c.model_id, model, &optimizer);
-  if (s.epoch < c.epochs) {
-    c.resume = ckpt;
-    return fit(model, optimizer, train, nullptr, loss, ctx, c);
-  }
-  KILN_CHECK(s.epoch == c.epochs, ckpt, " already holds ", s.epoch, " epochs; --epochs is ", c.epochs);
-  default_generator().manual_seed(s.seed);
-  default_generator().set_offset(s.rng_offset);
-  FitResult r;
-  for (const std::vector<double>& row : s.history) {
-    KILN_CHECK(row.size() >= 6, ckpt, ": malformed history row");
-    EpochRecord e;
-    e.epoch = static_cast<int64_t>(row[0]);
-    e.train_loss = row[1];
-    e.train_accuracy = row[2];
-    e.val_loss = row[3];
-    e.val_accuracy = row[4];
-    e.seconds = row[5];
-    r.seconds += e.seconds;
-    r.history.push_back(e);
-  }
-  r.log_path = ctx.path(c.name + "_log.csv");
-  r.last_path = ckpt;
-  // The log belongs in --out even when the checkpoints came from elsewhere.
-  CsvLog(r.log_path, {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}).reset(s.history);
-  std::printf("%s: all %lld epochs already done, loaded from %s\n", c.name.c_str(), static_cast<long long>(s.epoch),
-              ckpt.c_str());
-  return r;
-}
-
-Series train_loss_series(const std::string& name, const std::vector<EpochRecord>& history) {
-  Series s{name, {}, {}};
-  for (const EpochRecord& r : history) {
-    s.x.push_back(double(r.epoch));
-    s.y.push_back(r.train_loss);
-  }
-  return s;
-}
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 LabelSmoothing parse_convention(const std::string& name) {
   if (name == "source") return LabelSmoothing::Source;
   if (name == "pytorch") return LabelSmoothing::PyTorch;
@@ -185,7 +110,7 @@ ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
 
   const ImageTransform tf = tutorial_normalize(data.channels);
   DataLoader train(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()), false, tf);
-  DataLoader test(*data.test, kEvalBatch, nullptr, false, tf);
+  DataLoader test(*data.test, kEvalBatchSize, nullptr, false, tf);
   auto model = make_resnet(data, ctx);
   // Both runs start from this state: the same weights, data order and dropout draws.
   TensorMap initial;
@@ -215,7 +140,7 @@ ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
     c.name = name;
     std::printf("%s\n", title.c_str());
     Outcome out;
-    out.fit = fit_or_resume(*model, *opt, train, loss, ctx, c, resume_dir);
+    out.fit = fit_run(*model, *opt, train, nullptr, loss, ctx, c, resume_dir);
     out.test = evaluate_test(*model, test, data, ctx, name + "_", title + ": test confusion matrix");
     out.confidence = mean_confidence(*model, test);
     std::printf("%s: test accuracy %s, mean confidence (max softmax) %s\n", title.c_str(),

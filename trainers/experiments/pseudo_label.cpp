@@ -131,8 +131,6 @@ Split tutorial_balanced_subset(const std::vector<int64_t>& labels, int64_t num_c
 
 namespace {
 
-// Evaluation batch: eval-mode results do not depend on it (the tutorial used 128 and 100).
-constexpr int64_t kEvalBatch = 256;
 const char* const kMethodNames[] = {"supervised", "online", "threshold"};
 const std::vector<std::string> kExtraColumns = {"alpha", "pseudo_labels", "pseudo_correct"};
 
@@ -347,7 +345,7 @@ PseudoLabels label_with(Module& model, const Dataset& pool, const ImageTransform
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
-  DataLoader loader(pool, kEvalBatch, nullptr, false, tf);
+  DataLoader loader(pool, kEvalBatchSize, nullptr, false, tf);
   loader.start_epoch();
   const float t = static_cast<float>(threshold);
   std::vector<int64_t> keep, label;
@@ -386,72 +384,6 @@ PseudoLabels label_with(Module& model, const Dataset& pool, const ImageTransform
 }
 
 // ---- training ----------------------------------------------------------------------------------
-
-// --resume for a command that trains several runs into one directory: the file given must be
-// one of the runs' `<name>_last.ckpt`; every run then continues from its own checkpoint in that
-// directory. Returns the directory ("" for a fresh start).
-std::string resume_directory(const std::string& resume) {
-  if (resume.empty()) return "";
-  const std::filesystem::path p(resume);
-  KILN_CHECK(std::filesystem::is_regular_file(p), "--resume ", resume, ": no such checkpoint file");
-  for (const char* n : kMethodNames)
-    if (p.filename().string() == std::string(n) + "_last.ckpt") return p.has_parent_path() ? p.parent_path().string() : ".";
-  KILN_FAIL("--resume ", resume,
-            ": expected supervised_last.ckpt, online_last.ckpt or threshold_last.ckpt written by an earlier "
-            "`kiln pseudo-label` run");
-}
-
-EpochRecord record_from_row(const std::vector<double>& row) {
-  KILN_CHECK(row.size() >= 6, "malformed history row in a checkpoint");
-  EpochRecord e;
-  e.epoch = static_cast<int64_t>(row[0]);
-  e.train_loss = row[1];
-  e.train_accuracy = row[2];
-  e.val_loss = row[3];
-  e.val_accuracy = row[4];
-  e.seconds = row[5];
-  e.extra.assign(row.begin() + 6, row.end());
-  return e;
-}
-
-// fit(), or its continuation from `<resume_dir>/<name>_last.ckpt`. A checkpoint that already
-// holds every epoch is not trained again: its history is taken and the run's best weights
-// (`<name>_best.safetensors` beside it) loaded, as fit() would have left them.
-FitResult fit_or_resume(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader& val, const LossFn& loss,
-                        RunContext& ctx, FitConfig c, const std::string& resume_dir) {
-  namespace fs = std::filesystem;
-  const std::string ckpt = resume_dir.empty() ? "" : resume_dir + "/" + c.name + "_last.ckpt";
-  if (ckpt.empty() || !fs::exists(ckpt)) return fit(model, optimizer, train, &val, loss, ctx, c);
-  // fit() keeps the best weights in --out; bring the earlier run's there when it was elsewhere.
-  const std::string best = resume_dir + "/" + c.name + "_best.safetensors";
-  const std::string best_here = ctx.path(c.name + "_best.safetensors");
-  std::error_code ec;
-  if (fs::exists(best) && !fs::equivalent(best, best_here, ec)) fs::copy_file(best, best_here, fs::copy_options::overwrite_existing);
-  const TrainingState s = load_checkpoint(ckpt, c.model_id, model, &optimizer);
-  if (s.epoch < c.epochs) {
-    c.resume = ckpt;
-    return fit(model, optimizer, train, &val, loss, ctx, c);
-  }
-  KILN_CHECK(s.epoch == c.epochs, ckpt, " already holds ", s.epoch, " epochs; --epochs is ", c.epochs);
-  KILN_CHECK(fs::exists(best_here), ckpt, " is complete but ", best, " (its best weights) is missing");
-  model.load(best_here);
-  FitResult r;
-  for (const auto& row : s.history) {
-    r.history.push_back(record_from_row(row));
-    r.seconds += r.history.back().seconds;
-  }
-  r.selected_epoch = s.best_epoch;
-  r.selected_metric = s.best_metric;
-  r.log_path = ctx.path(c.name + "_log.csv");
-  r.best_path = best_here;
-  r.last_path = ckpt;
-  std::vector<std::string> columns = {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"};
-  columns.insert(columns.end(), c.extra_columns.begin(), c.extra_columns.end());
-  CsvLog(r.log_path, columns).reset(s.history);
-  std::printf("%s: all %lld epochs already done, loaded from %s\n", c.name.c_str(), static_cast<long long>(s.epoch),
-              ckpt.c_str());
-  return r;
-}
 
 struct Method {
   std::string name;   // supervised | online | threshold: log and file prefix
@@ -572,7 +504,7 @@ MethodRun train_method(const Method& m, Env& env) {
   c.extra_values = [&] { return std::vector<double>{last_alpha, double(used), correct.item<double>()}; };
 
   const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
-  run.fit = fit_or_resume(*run.model, *opt, env.train, env.val, ce, ctx, c, env.resume_dir);
+  run.fit = fit_run(*run.model, *opt, env.train, &env.val, ce, ctx, c, env.resume_dir);
 
   plot_loss_curves(ctx.path(m.name + "_loss_curves.png"), m.title + ": train and validation loss", run.fit.history,
                    run.fit.selected_epoch, "kept (best validation accuracy)");
@@ -630,7 +562,7 @@ ExperimentResult make_row(const std::string& experiment, const std::string& sour
 std::vector<ExperimentResult> run_pseudo_label(const PseudoLabelOptions& o) {
   validate_pseudo_label_options(o);
   RunContext ctx = make_run_context(o.common, "pseudo-label");
-  const std::string resume_dir = resume_directory(o.common.resume);
+  const std::string resume_dir = resume_directory(o.common.resume, {kMethodNames[0], kMethodNames[1], kMethodNames[2]}, "pseudo-label");
   PseudoLabelData data = load_data(o, ctx);
   const bool seed = ctx.source_protocol;
   std::printf("pseudo-label: %s on %s, %s protocol\n%s\n", data.cls.description.c_str(), ctx.device.str().c_str(),
@@ -642,8 +574,8 @@ std::vector<ExperimentResult> run_pseudo_label(const PseudoLabelOptions& o) {
   train_tf.flip_p = 0.5;  // RandomHorizontalFlip, digits included
   DataLoader train(*data.cls.train, o.common.batch_size, std::make_shared<RandomSampler>(data.cls.train->size()), false,
                    train_tf);
-  DataLoader val(*data.cls.val, kEvalBatch, nullptr, false, side);
-  DataLoader test(*data.cls.test, kEvalBatch, nullptr, false, unit_scale());
+  DataLoader val(*data.cls.val, kEvalBatchSize, nullptr, false, side);
+  DataLoader test(*data.cls.test, kEvalBatchSize, nullptr, false, unit_scale());
   Env env{o, ctx, data, train, val, test, resume_dir};
 
   const std::string scaling =
