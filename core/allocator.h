@@ -1,8 +1,8 @@
 // Memory for tensor storage. The CPU allocator hands out 64-byte-aligned blocks (so vector
 // loads and BLAS see aligned rows). The CUDA allocator caches freed blocks and reuses them
 // by size, calling cudaMalloc only on a miss: a training step then allocates nothing from
-// the driver after its first iteration, which is what makes the step capturable as a CUDA
-// graph. All kiln work runs on one stream per device, so a block freed by one op and
+// the driver after its first iteration (one precondition for capturing the step as a CUDA
+// graph; the private pool that capture also needs is described in docs/design.md). All kiln work runs on one stream per device, so a block freed by one op and
 // reused by the next is ordered by the stream and needs no event.
 #pragma once
 

@@ -25,6 +25,12 @@ int cuda_device_count() {
   return count;
 }
 
+void select_cuda_device(int index) {
+  KILN_CHECK(index >= 0 && index < cuda_device_count(), "cuda:", index, " is not available (", cuda_device_count(),
+             " CUDA device(s) found)");
+  KILN_CUDA_CHECK(cudaSetDevice(index));
+}
+
 namespace cuda {
 namespace {
 

@@ -1,5 +1,5 @@
 // CUDA plumbing shared by every CUDA source: the single stream per device on which all kiln
-// work is queued (so no op ever waits on the host and a whole step can be captured as a
+// work is queued (so no op ever waits on the host, a precondition for capturing a step as a
 // graph), the cuBLAS handle bound to it, error checking for every runtime/library call and
 // kernel launch, and a device-side error flag that kernels raise on invalid input (an index
 // or label out of range) instead of trapping; it is read at check_device_errors().

@@ -4,6 +4,9 @@
 #include <charconv>
 
 #include "core/error.h"
+#if KILN_HAS_CUDA
+#include "core/cuda_context.h"
+#endif
 
 namespace kiln {
 
@@ -23,9 +26,15 @@ Device Device::parse(std::string_view text) {
   KILN_FAIL("invalid device '", text, "': expected cpu, cuda or cuda:N");
 }
 
-#if !KILN_HAS_CUDA
+#if KILN_HAS_CUDA
+void check_device_errors(Device device) {
+  if (device.is_cuda()) cuda::check_device_errors();
+}
+#else
 bool cuda_built() { return false; }
 int cuda_device_count() { return 0; }
+void select_cuda_device(int index) { KILN_FAIL("kiln was built without CUDA support: no cuda:", index); }
+void check_device_errors(Device) {}
 #endif
 
 }  // namespace kiln

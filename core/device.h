@@ -34,4 +34,13 @@ bool cuda_built();
 int cuda_device_count();
 inline bool cuda_available() { return cuda_device_count() > 0; }
 
+// kiln drives one GPU per process: this selects it (cudaSetDevice) before any CUDA work.
+void select_cuda_device(int index);
+
+// CUDA kernels cannot throw; on invalid input (an index or label out of range) they raise a
+// device-side flag. This reads it (one synchronisation) and throws a kiln::Error saying what
+// was found; a no-op for the CPU, whose kernels throw at once. Trainers call it where they
+// already wait for the device (the end of each pass).
+void check_device_errors(Device device);
+
 }  // namespace kiln

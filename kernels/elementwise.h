@@ -2,8 +2,9 @@
 //  - Every operand has exactly out's shape (the op broadcast it: stride-0 dims) and any
 //    strides; `out` is assigned (=), never accumulated, except axpy which does out += alpha*x.
 //  - Arithmetic ops take float32 or float64 operands of one dtype; copy converts between any
-//    two dtypes (float32, float64, int64, uint8, bfloat16) like a C cast (bf16: round to
-//    nearest even).
+//    two dtypes (float32, float64, int64, uint8, bfloat16): floating to integer truncates
+//    toward zero and saturates at the integer range (NaN gives 0), identically on CPU and
+//    CUDA; to bfloat16 rounds to nearest even.
 //  - `out` may alias an input exactly (same storage, offset and strides): each element is
 //    read before it is written. Partial overlap is not allowed.
 #pragma once

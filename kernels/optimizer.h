@@ -6,8 +6,8 @@
 //          p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)     (eps outside the sqrt)
 //   AdamW: p *= 1 - lr*wd  (decoupled);  then Adam's moments and update with wd = 0.
 // t is the step number after increment (1 on the first call). It lives in memory the update
-// reads and increments itself (host memory for the CPU, device memory for CUDA), so a CUDA
-// graph that captured the update replays with the correct bias corrections.
+// reads and increments itself (host memory for the CPU, device memory for CUDA), so the
+// update takes nothing from the host that a captured CUDA graph would freeze.
 // Parameters, gradients and state are float32 or float64 arrays; state0 = momentum buffer
 // (SGD) or m (Adam/AdamW), state1 = v (Adam/AdamW); unused state pointers may be null.
 #pragma once

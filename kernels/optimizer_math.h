@@ -43,9 +43,11 @@ KILN_HD KILN_FORCEINLINE void update_element(const OptimizerHyper& h, const Step
   T g = grad;
   if (h.kind == OptimizerKind::AdamW) p *= static_cast<T>(1 - h.lr * h.weight_decay);
   else g += wd * p;
+  // 1 - beta is formed in double, as PyTorch's Python-float arithmetic does, then rounded.
   const T b1 = static_cast<T>(h.beta1), b2 = static_cast<T>(h.beta2);
-  const T m = b1 * *state0 + (T(1) - b1) * g;
-  const T v = b2 * *state1 + (T(1) - b2) * g * g;
+  const T one_minus_b1 = static_cast<T>(1 - h.beta1), one_minus_b2 = static_cast<T>(1 - h.beta2);
+  const T m = b1 * *state0 + one_minus_b1 * g;
+  const T v = b2 * *state1 + one_minus_b2 * g * g;
   *state0 = m;
   *state1 = v;
   const T denom = sqrt(v) / static_cast<T>(s.sqrt_bc2) + static_cast<T>(h.eps);

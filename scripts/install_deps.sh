@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages kiln needs to build, test and run its experiments.
+# Installs the Debian packages kiln needs to build, test and run its experiments; with --dev
+# also clang and its sanitizer/libFuzzer runtime (for scripts/fuzz.sh and scripts/sanitize.sh).
 # Idempotent; uses sudo when not run as root. The CUDA toolkit is optional and not installed
 # here: when nvcc is on PATH the CUDA backend is built as well.
 set -euo pipefail
@@ -10,6 +11,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist python3-sklearn
 )
+if [ "${1:-}" = "--dev" ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

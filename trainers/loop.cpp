@@ -69,6 +69,8 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
     progress.step(batch.size(), [&] { return acc.loss_sum.item<double>() / double(acc.batches); });
   }
   progress.finish();
+  // Invalid labels or indices met on the GPU during the pass surface here, as on the CPU.
+  check_device_errors(loader.dataset().inputs.device());
   EpochStats s;
   s.loss = acc.mean_loss();
   s.accuracy = acc.accuracy(classification);
@@ -93,6 +95,7 @@ EpochStats evaluate(Module& model, DataLoader& loader, const LossFn& loss_fn, Co
     if (confusion && classification) confusion->add(batch.targets, argmax(output, 1));
   }
   model.train(was_training);
+  check_device_errors(loader.dataset().inputs.device());
   EpochStats s;
   s.loss = acc.mean_loss();
   s.accuracy = acc.accuracy(classification);

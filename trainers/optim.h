@@ -1,7 +1,7 @@
 // Optimizers (torch.optim.SGD, Adam, AdamW) over a fixed list of parameters. One step is one
 // fused update for all parameters (kernels/optimizer.h). Gradient and state buffers are
 // allocated once, at construction, and keep their addresses, so the CUDA update reads a
-// parameter table uploaded once and the whole step can be captured as a CUDA graph.
+// parameter table uploaded once (and the update is ready to be part of a captured step).
 #pragma once
 
 #include <cstdint>

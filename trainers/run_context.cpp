@@ -66,6 +66,7 @@ RunContext make_run_context(const CommonOptions& o, const std::string& command) 
     KILN_CHECK(!ctx.device.is_cuda() || ctx.device.index < cuda_device_count(), "--device ", o.device, ": only ",
                cuda_device_count(), " CUDA device(s)");
   }
+  if (ctx.device.is_cuda()) select_cuda_device(ctx.device.index);
   std::error_code ec;
   std::filesystem::create_directories(ctx.out_dir, ec);
   KILN_CHECK(!ec, "cannot create --out directory '", ctx.out_dir, "': ", ec.message());

@@ -48,11 +48,11 @@ void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma,
   for (int64_t c = 0; c < s.c; ++c) {
     const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
     const double g = gamma ? gamma[c] : 1.0, b = beta ? beta[c] : 0.0;
-    const double scale = g * invstd, shift = b - running_mean[c] * scale;
+    const double scale = g * invstd, mean = running_mean[c];
     for (int64_t n = 0; n < s.n; ++n) {
       const T* p = x + (n * s.c + c) * s.hw;
       T* q = y + (n * s.c + c) * s.hw;
-      for (int64_t i = 0; i < s.hw; ++i) q[i] = static_cast<T>(p[i] * scale + shift);
+      for (int64_t i = 0; i < s.hw; ++i) q[i] = static_cast<T>((p[i] - mean) * scale + b);
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/dispatch.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/elementwise.h"
 #include "kernels/elementwise_ops.h"
 #include "kernels/strided.h"
@@ -74,6 +75,7 @@ void unary(UnaryOp op, const Tensor& a, const Tensor& out) {
     T* po = out.data<T>();
     with_unary(op, [&]<UnaryOp Op>() {
       if (s.is_contiguous()) {
+#pragma omp parallel for schedule(static) if (s.numel > kParallelGrain)
         for (int64_t i = 0; i < s.numel; ++i) po[i] = unary_fn<Op>(pa[i]);
       } else {
         for_each_offset(s, [&](const int64_t(&o)[2]) { po[o[0]] = unary_fn<Op>(pa[o[1]]); });
@@ -90,6 +92,7 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
     T* po = out.data<T>();
     with_binary(op, [&]<BinaryOp Op>() {
       if (s.is_contiguous()) {
+#pragma omp parallel for schedule(static) if (s.numel > kParallelGrain)
         for (int64_t i = 0; i < s.numel; ++i) po[i] = binary_fn<Op>(pa[i], pb[i]);
       } else {
         for_each_offset(s, [&](const int64_t(&o)[3]) { po[o[0]] = binary_fn<Op>(pa[o[1]], pb[o[2]]); });
@@ -118,6 +121,11 @@ void axpy(const Tensor& x, double alpha, const Tensor& out) {
     const T* px = x.data<T>();
     T* po = out.data<T>();
     const T a = static_cast<T>(alpha);
+    if (s.is_contiguous()) {
+#pragma omp parallel for schedule(static) if (s.numel > kParallelGrain)
+      for (int64_t i = 0; i < s.numel; ++i) po[i] += a * px[i];
+      return;
+    }
     if (alpha == 1.0)
       for_each_offset(s, [&](const int64_t(&o)[2]) { po[o[0]] += px[o[1]]; });
     else

@@ -126,13 +126,16 @@ __global__ void bn_normalize_kernel(BatchNormShape s, int splits, const T* x, co
   __syncthreads();
   using A = typename AccOf<T>::type;
   const A g = gamma ? static_cast<A>(gamma[c]) : A(1), b = beta ? static_cast<A>(beta[c]) : A(0);
+  // (x - mean) * scale + b, as the CPU and PyTorch: folding mean into a shift (x*scale +
+  // (b - mean*scale)) would add the rounding of mean*scale to every output, a large error
+  // when |mean| / std is large.
   const A scale = static_cast<A>(sh_invstd) * g;
-  const A shift = b - static_cast<A>(sh_mean) * scale;
+  const A mean = static_cast<A>(sh_mean);
   const SplitRange r = split_range(s.n * s.hw, splits, split);
   for (int64_t j = r.begin + threadIdx.x; j < r.end; j += blockDim.x) {
     const int64_t n = j / s.hw;
     const int64_t e = (n * s.c + c) * s.hw + (j - n * s.hw);
-    y[e] = static_cast<T>(static_cast<A>(x[e]) * scale + shift);
+    y[e] = static_cast<T>((static_cast<A>(x[e]) - mean) * scale + b);
   }
 }
 
@@ -145,8 +148,7 @@ __global__ void bn_eval_kernel(BatchNormShape s, const T* x, const T* gamma, con
     const int64_t c = (e / s.hw) % s.c;
     const double invstd = 1.0 / sqrt(static_cast<double>(running_var[c]) + eps);
     const double g = gamma ? static_cast<double>(gamma[c]) : 1.0, b = beta ? static_cast<double>(beta[c]) : 0.0;
-    const double scale = g * invstd;
-    y[e] = static_cast<T>(x[e] * scale + (b - running_mean[c] * scale));
+    y[e] = static_cast<T>((x[e] - static_cast<double>(running_mean[c])) * (g * invstd) + b);
   }
 }
 

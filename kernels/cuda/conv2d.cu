@@ -333,6 +333,14 @@ int sm_count() {
 template <class Op>
 void run_gemm(const Op& op, ConvPrecision precision) {
   if (op.M == 0 || op.N == 0) return;
+  cudaStream_t stream = kiln::cuda::stream();
+  if (op.K == 0) {
+    // Nothing to reduce (an empty batch for the weight gradient, or no input channels): the
+    // result is the epilogue of zero, e.g. the bias alone.
+    reduce_splits_kernel<Op><<<kiln::cuda::grid_for(op.M * op.N, 256), 256, 0, stream>>>(op, 0, nullptr);
+    KILN_LAUNCH_CHECK();
+    return;
+  }
   const int64_t tiles_m = (op.M + kBM - 1) / kBM, tiles_n = (op.N + kBN - 1) / kBN;
   KILN_CHECK(tiles_m < (int64_t(1) << 31) && tiles_n < 65536, "conv2d: problem too large for the CUDA grid (", op.M,
              " x ", op.N, ")");
@@ -350,13 +358,6 @@ void run_gemm(const Op& op, ConvPrecision precision) {
   if (splits > 1) {
     workspace = Tensor::empty(Shape{static_cast<int64_t>(splits * op.M * op.N)}, DType::Float32, Device::cuda(kiln::cuda::current_device()));
     partial = workspace.data<float>();
-  }
-  cudaStream_t stream = kiln::cuda::stream();
-  if (op.K == 0) {
-    // No reduction at all: the result is the epilogue of zero (e.g. bias only).
-    reduce_splits_kernel<Op><<<kiln::cuda::grid_for(op.M * op.N, 256), 256, 0, stream>>>(op, 0, nullptr);
-    KILN_LAUNCH_CHECK();
-    return;
   }
   if (precision == ConvPrecision::TF32)
     implicit_gemm_kernel<Op, true><<<grid, kThreads, 0, stream>>>(op, k_per_split, partial);

@@ -46,8 +46,8 @@ __global__ void sum_partials_kernel(int count, const T* partial, T* out) {
 }
 
 template <typename T>
-__global__ void mse_backward_kernel(int64_t n, const T* x, const T* y, const T* upstream, T scale, T* dx) {
-  const T k = scale * upstream[0];
+__global__ void mse_backward_kernel(int64_t n, const T* x, const T* y, const T* upstream, double scale, T* dx) {
+  const T k = static_cast<T>(scale * static_cast<double>(upstream[0]));  // as the CPU: in double
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
     dx[i] = k * (x[i] - y[i]);
@@ -69,7 +69,7 @@ template <typename T>
 void mse_backward(int64_t n, const T* x, const T* y, const T* upstream, double scale, T* dx) {
   if (n == 0) return;
   mse_backward_kernel<T><<<kiln::cuda::grid_for(n, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      n, x, y, upstream, static_cast<T>(scale), dx);
+      n, x, y, upstream, scale, dx);
   KILN_LAUNCH_CHECK();
 }
 

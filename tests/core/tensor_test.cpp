@@ -2,6 +2,7 @@
 // hand (row-major index arithmetic), on every device x dtype.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <numeric>
 
 #include "core/ops.h"
@@ -101,6 +102,11 @@ TEST_P(TensorTest, CopyFillAndCasts) {
   EXPECT_TRUE(all_close(x, {0, 2, 4, 1, 3, 5}, 0, 0));
   const Tensor i = Tensor::from_vector<double>({-1.75, 0.5, 3.99}, {3}).to(dt()).to(dev()).to(DType::Int64);
   EXPECT_EQ(i.to_vector<int64_t>(), (std::vector<int64_t>{-1, 0, 3}));  // C truncation
+  // Out-of-range and NaN casts saturate (identically on both devices).
+  const Tensor wide = Tensor::from_vector<double>({-5, 300, std::nan(""), 255.9}, {4}).to(dt()).to(dev());
+  EXPECT_EQ(wide.to(DType::UInt8).to_vector<uint8_t>(), (std::vector<uint8_t>{0, 255, 0, 255}));
+  EXPECT_EQ(Tensor::from_vector<double>({1e30, -1e30}, {2}).to(dt()).to(dev()).to(DType::Int64).to_vector<int64_t>(),
+            (std::vector<int64_t>{INT64_MAX, INT64_MIN}));
   const Tensor u = Tensor::from_vector<uint8_t>({0, 128, 255}, {3}, dev()).to(dt());
   EXPECT_TRUE(all_close(u, {0, 128, 255}, 0, 0));
   const Tensor bf = Tensor::from_vector<double>({1.0, 3.140625, -2.5e-3}, {3}).to(dt()).to(dev()).to(DType::BFloat16);

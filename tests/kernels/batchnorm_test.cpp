@@ -68,7 +68,9 @@ class BatchNormTest : public ::testing::TestWithParam<testing::DeviceDType> {
 
 TEST_P(BatchNormTest, TrainingForwardBackwardAndRunningStats) {
   struct Case { int64_t n, c, h, w; };
-  for (const Case& t : {Case{4, 3, 5, 6}, Case{8, 16, 1, 1}, Case{2, 64, 16, 16}}) {
+  // {32, 4, 16, 16} has 8192 values per channel: the CUDA kernels split each channel over
+  // several blocks and merge the partial statistics.
+  for (const Case& t : {Case{4, 3, 5, 6}, Case{8, 16, 1, 1}, Case{2, 64, 16, 16}, Case{32, 4, 16, 16}}) {
     const int64_t hw = t.h * t.w;
     const Shape xs = t.h * t.w == 1 && t.c == 16 ? Shape{t.n, t.c} : Shape{t.n, t.c, t.h, t.w};
     const Tensor x = add(mul(normal(xs, 1), 3.0), 2.0);  // mean 2, sd 3
@@ -122,6 +124,19 @@ TEST_P(BatchNormTest, LargeOffsetDoesNotCancel) {
   for (double v : vy) sq += v * v;
   EXPECT_NEAR(sq / vy.size(), 1.0, 1e-3);  // normalised output has unit variance
   for (double v : rv.to_vector<double>()) EXPECT_NEAR(v, 1.0, 0.1);
+}
+
+TEST_P(BatchNormTest, NormalisesPreciselyFarFromZero) {
+  // mean 1e4, sd 0.01: |mean| / sd = 1e6. Folding the mean into a shift (x*scale + (b -
+  // mean*scale)) would add float rounding of mean*scale ~ 1e6 * 2^-24 = 0.06 to every output;
+  // (x - mean) * scale keeps the error at the level of the input's own rounding.
+  const Tensor x = add(mul(normal({16, 2, 4, 4}, 20), 0.01), 1e4);
+  const auto vx = x.to_vector<double>();  // the values actually stored (rounded to the dtype)
+  const Tensor y = batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-12);
+  const BnRef ref = bn_ref(vx, 16, 2, 16, {1, 1}, {0, 0}, std::vector<double>(vx.size(), 0), 1e-12);
+  // float32: x itself is stored to 2^-24 * 1e4 = 6e-4, i.e. 0.06 sd; normalised values carry
+  // that input rounding plus a few ulps, so 0.1 absolute separates the two methods.
+  EXPECT_TRUE(all_close(y, ref.y, GetParam().dtype == DType::Float32 ? 2e-3 : 1e-7, 0));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDevices, BatchNormTest, ::testing::ValuesIn(testing::all_device_dtypes()),

@@ -153,6 +153,28 @@ TEST(Conv2d, KernelsAssignTheirOutputs) {
   for (float v : db) ASSERT_TRUE(std::isfinite(v));
 }
 
+TEST(Conv2d, EmptyBatchGivesZeroWeightGradient) {
+  // An empty batch contributes nothing: dweight and dbias are assigned zeros (and a GEMM with
+  // an empty reduction must not divide by its size).
+  Conv2dShape s = shape_of(kCases[13]);
+  s.n = 0;
+  std::vector<float> dw(s.k * s.c * s.r * s.s, std::nanf("")), db(s.k, std::nanf(""));
+  kernels::cpu::conv2d_backward_weight<float>(s, nullptr, nullptr, dw.data(), db.data());
+  for (float v : dw) ASSERT_EQ(v, 0.0f);
+  for (float v : db) ASSERT_EQ(v, 0.0f);
+#if KILN_HAS_CUDA
+  if (cuda_available()) {
+    Tensor gw = Tensor::full({s.k, s.c, s.r, s.s}, std::nan(""), DType::Float32, Device::cuda());
+    Tensor gb = Tensor::full({s.k}, std::nan(""), DType::Float32, Device::cuda());
+    const Tensor none = Tensor::empty({0}, DType::Float32, Device::cuda());
+    kernels::cuda::conv2d_backward_weight(s, none.data<float>(), none.data<float>(), gw.data<float>(), gb.data<float>(),
+                                          kernels::ConvPrecision::TF32);
+    EXPECT_TRUE(testing::all_close(gw, std::vector<double>(gw.numel(), 0.0), 0, 0));
+    EXPECT_TRUE(testing::all_close(gb, std::vector<double>(gb.numel(), 0.0), 0, 0));
+  }
+#endif
+}
+
 TEST(Conv2d, BadArgumentsAreErrors) {
   const Tensor x = Tensor::zeros({1, 3, 8, 8}), w = Tensor::zeros({4, 3, 3, 3});
   EXPECT_THROW(conv2d(x, Tensor::zeros({4, 2, 3, 3}), Tensor()), Error);  // channel mismatch

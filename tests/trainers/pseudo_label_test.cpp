@@ -266,7 +266,9 @@ TEST_F(PseudoLabelCommand, SeedProtocolReproducesTheTutorialsLoopAndSplit) {
     const double used = (expected_alpha(k - 2, o.t1, o.t2, o.alpha_t) > 0 ? 6.0 : 0.0) +
                         (expected_alpha(k - 1, o.t1, o.t2, o.alpha_t) > 0 ? 24.0 : 0.0);
     EXPECT_EQ(at(online, i, "pseudo_labels"), used) << "epoch " << k;
-    if (k == 2) EXPECT_EQ(used, 24.0);  // step 0 at the old alpha (0), steps 1..4 at the new one
+    if (k == 2) {
+      EXPECT_EQ(used, 24.0);  // step 0 at the old alpha (0), steps 1..4 at the new one
+    }
     // Threshold: updated after each epoch, so epoch k trains with the value set after k - 1.
     EXPECT_NEAR(at(thr, i, "alpha"), expected_alpha(k - 2, o.threshold_t1, o.t2, o.alpha_t), 1e-9) << "epoch " << k;
   }
@@ -293,7 +295,9 @@ TEST_F(PseudoLabelCommand, ResumedOnlineRunMatchesTheUninterruptedOne) {
   const int64_t seconds = a.column_index("seconds");
   for (int64_t i = 0; i < a.rows(); ++i)
     for (int64_t c = 0; c < static_cast<int64_t>(a.columns.size()); ++c)
-      if (c != seconds) EXPECT_EQ(b.values[i * a.columns.size() + c], a.values[i * a.columns.size() + c]) << i << " " << a.columns[c];
+      if (c != seconds) {
+        EXPECT_EQ(b.values[i * a.columns.size() + c], a.values[i * a.columns.size() + c]) << i << " " << a.columns[c];
+      }
   // A wrong file name is refused.
   PseudoLabelOptions wrong = rest;
   wrong.common.resume = out_.file("part") + "/online_log.csv";
