@@ -15,7 +15,9 @@ namespace kiln::kernels {
 template <UnaryOp Op, typename T>
 KILN_HD KILN_FORCEINLINE T unary_fn(T a) {
   if constexpr (Op == UnaryOp::Neg) return -a;
-  else if constexpr (Op == UnaryOp::Relu) return a > T(0) ? a : T(0);
+  // NaN passes through, as in PyTorch (a NaN that relu turned into 0 would hide divergence
+  // from the loss while the gradients still carry it into the weights).
+  else if constexpr (Op == UnaryOp::Relu) return a <= T(0) ? T(0) : a;
   else if constexpr (Op == UnaryOp::Exp) return exp(a);
   else if constexpr (Op == UnaryOp::Log) return log(a);
   else if constexpr (Op == UnaryOp::Sqrt) return sqrt(a);

@@ -183,7 +183,10 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
                   static_cast<long long>(c.epochs));
     const EpochStats tr = train_epoch(model, train, optimizer, loss, ctx.progress, label, options);
     KILN_CHECK(std::isfinite(tr.loss), "training diverged at epoch ", epoch, ": the mean training loss is ", tr.loss,
-               " (try a lower --lr or --clip-grad; the best checkpoint so far is kept)");
+               " (try a lower --lr, --clip-grad or --skip-nonfinite; the best checkpoint so far is kept)");
+    if (tr.skipped > 0)
+      std::printf("epoch %lld: skipped %lld of %lld steps with a non-finite loss\n", static_cast<long long>(epoch),
+                  static_cast<long long>(tr.skipped), static_cast<long long>(tr.skipped + tr.batches));
     EpochRecord r;
     r.epoch = epoch;
     r.train_loss = tr.loss;

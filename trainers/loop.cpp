@@ -50,12 +50,17 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
   progress.start(label, loader.num_batches());
   loader.start_epoch();
   Batch batch;
-  int64_t step = 0;
+  int64_t step = 0, skipped = 0;
   while (loader.next(batch)) {
     optimizer.zero_grad();
     const Tensor output = model(batch.inputs);
     const Tensor targets = options.target_transform ? options.target_transform(batch.targets) : batch.targets;
     Tensor loss = loss_fn(output, targets);
+    if (options.skip_nonfinite && !std::isfinite(loss.item<double>())) {
+      ++skipped;
+      progress.step(batch.size(), [&] { return acc.batches ? acc.loss_sum.item<double>() / double(acc.batches) : 0.0; });
+      continue;
+    }
     acc.add(loss, output, batch.targets);
     if (options.extra_loss) {
       const Tensor extra = options.extra_loss(model, step);
@@ -76,6 +81,7 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
   s.accuracy = acc.accuracy(classification);
   s.samples = acc.samples;
   s.batches = acc.batches;
+  s.skipped = skipped;
   s.seconds = seconds_since(t0);
   return s;
 }

@@ -23,6 +23,7 @@ struct EpochStats {
   double accuracy = std::numeric_limits<double>::quiet_NaN();  // classification only, in [0, 1]
   int64_t samples = 0;
   int64_t batches = 0;
+  int64_t skipped = 0;  // steps skipped for a non-finite loss (TrainOptions::skip_nonfinite)
   double seconds = 0;
 };
 
@@ -39,6 +40,9 @@ struct TrainOptions {
   TargetTransform target_transform;
   ExtraLoss extra_loss;
   double clip_grad_norm = 0.0;  // > 0: rescale gradients to this global L2 norm
+  // Check each step's loss on the host (a synchronisation per step) and skip the update of a
+  // step whose loss is NaN or Inf; such steps are counted, not averaged into the epoch loss.
+  bool skip_nonfinite = false;
   // Called after each optimizer step (per-step evaluation in the tutorial's protocols).
   std::function<void(int64_t step)> after_step;
 };

@@ -50,6 +50,9 @@ void add_common_options(CLI::App& cmd, CommonOptions& o, bool image_data) {
   cmd.add_option("--resume", o.resume, "continue from a checkpoint written by an earlier run of this command");
   cmd.add_flag("--quiet", o.quiet, "no progress bar");
   cmd.add_flag("--detect-anomaly", o.detect_anomaly, "name the first op whose output or gradient is NaN/Inf");
+  cmd.add_flag("--skip-nonfinite", o.skip_nonfinite,
+               "skip and count training steps whose loss is NaN/Inf (reads the loss every step) instead of "
+               "stopping with an error at the end of the epoch");
   cmd.add_option("--clip-grad", o.clip_grad, "clip gradients to this global L2 norm (0 = off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

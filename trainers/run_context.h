@@ -31,6 +31,7 @@ struct CommonOptions {
   bool quiet = false;
   bool detect_anomaly = false;
   double clip_grad = 0.0;
+  bool skip_nonfinite = false;  // skip (and count) steps whose loss is NaN/Inf instead of stopping
 };
 
 // Adds the shared flags to a subcommand. `image_data` adds --dataset/--data-dir.

@@ -46,6 +46,16 @@ TEST_P(ElementwiseTest, UnaryMatchesFormulas) {
   }
 }
 
+TEST_P(ElementwiseTest, ReluPropagatesNaNLikePyTorch) {
+  const double nan = std::nan("");
+  const Tensor x = Tensor::from_vector<double>({-1, 0, 2, nan}, {4}).to(GetParam().dtype).to(GetParam().device);
+  const auto y = relu(x).to_vector<double>();
+  EXPECT_EQ(y[0], 0.0);
+  EXPECT_EQ(y[1], 0.0);
+  EXPECT_EQ(y[2], 2.0);
+  EXPECT_TRUE(std::isnan(y[3]));
+}
+
 TEST_P(ElementwiseTest, BinaryBroadcastsLikeNumPy) {
   const Tensor a = normal({4, 1, 5}, 3), b = normal({3, 1}, 4), d = positive({3, 1}, 5);
   const auto va = a.to_vector<double>(), vb = b.to_vector<double>(), vd = d.to_vector<double>();

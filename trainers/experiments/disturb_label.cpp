@@ -95,6 +95,7 @@ ExperimentResult run_disturb_label(const DisturbLabelOptions& o) {
   base.model_id = resnet_id(data, true);
   base.selection = Selection::Last;
   base.train.clip_grad_norm = o.common.clip_grad;
+  base.train.skip_nonfinite = o.common.skip_nonfinite;
   const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
 
   // Run 1: true labels.

@@ -122,6 +122,7 @@ ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
   base.model_id = resnet_id(data, true);
   base.selection = Selection::Last;
   base.train.clip_grad_norm = o.common.clip_grad;
+  base.train.skip_nonfinite = o.common.skip_nonfinite;
 
   struct Outcome {
     FitResult fit;
