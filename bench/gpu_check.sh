@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one command for the GPU machine: every test (the CUDA ones run there), compute-sanitizer
-# memcheck over the CUDA tests, kiln's kernel and end-to-end benchmarks, and the PyTorch
+# memcheck over the CUDA tests (racecheck and initcheck over the kernel tests), kiln's kernel and end-to-end benchmarks, and the PyTorch
 # reference measuring the same work on the same GPU; prints a comparison table last and
 # writes everything under $OUT (default: ./gpu-check-out).
 # Expects the binaries of scripts/make_gpu_bundle.sh in gpu-bundle/ (built here for sm_90 and
@@ -33,6 +33,16 @@ if [ -x "$sanitizer" ]; then
   mem_rc=$?
   grep -E "ERROR SUMMARY|PASSED|FAILED" "$OUT/memcheck.log" | tail -n 3
   [ $mem_rc -eq 0 ] || status=1
+  if [ "$quick" != 1 ]; then
+    # Shared-memory races (the convolution's double buffer, the reductions) and reads of
+    # uninitialised device memory, over the kernel tests only (they are the slow tools).
+    kernel_filter='*Conv2dCuda*:*BatchNorm*cuda*:*Pooling*cuda*:*Reduce*cuda*:*CrossEntropy.Cuda*:*AssignSemantics*cuda*'
+    for tool in racecheck initcheck; do
+      "$sanitizer" --tool $tool --error-exitcode 9 "$BIN/kiln_tests" --gtest_filter="$kernel_filter" --gtest_brief=1 \
+        >"$OUT/$tool.log" 2>&1 || status=1
+      echo "$tool: $(grep -E "ERROR SUMMARY" "$OUT/$tool.log" | tail -n 1)"
+    done
+  fi
 else
   echo "compute-sanitizer not found" | tee "$OUT/memcheck.log"
 fi

@@ -75,3 +75,78 @@ TEST(Cli, BadInputIsOneLineAndNonZero) {
 
 }  // namespace
 }  // namespace kiln
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "data/csv.h"
+#include "tests/support/synthetic_data.h"
+#include "trainers/checkpoint.h"
+#include "layers/models.h"
+
+namespace kiln {
+namespace {
+
+class CliTraining : public ::testing::Test {
+ protected:
+  void SetUp() override { testing::write_synthetic_mnist(data_.path(), 120, 20); }
+  std::string base(const std::string& out) const {
+    return "early-stopping --dataset mnist --data-dir " + data_.path() + " --device cpu --quiet --seed 3 --out " + out;
+  }
+  testing::TempDir data_, out_;
+};
+
+TEST_F(CliTraining, ResumeInAFreshProcessMatchesAnUninterruptedRun) {
+  ASSERT_EQ(run(base(out_.file("a")) + " --epochs 3").status, 0);
+  ASSERT_EQ(run(base(out_.file("b")) + " --epochs 2").status, 0);
+  const ProgramRun resumed = run(base(out_.file("b")) + " --epochs 3 --resume " + out_.file("b") + "/early_stopping_last.ckpt");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  const Table a = read_csv_table(out_.file("a") + "/early_stopping_log.csv", true);
+  const Table b = read_csv_table(out_.file("b") + "/early_stopping_log.csv", true);
+  ASSERT_EQ(a.rows(), 3);
+  ASSERT_EQ(b.rows(), 3);
+  const int64_t seconds = a.column_index("seconds");
+  for (int64_t i = 0; i < a.rows(); ++i)
+    for (int64_t c = 0; c < static_cast<int64_t>(a.columns.size()); ++c)
+      if (c != seconds) {
+        EXPECT_EQ(b.values[i * a.columns.size() + c], a.values[i * a.columns.size() + c]) << i << " " << a.columns[c];
+      }
+}
+
+TEST_F(CliTraining, CtrlCStopsBetweenEpochsAndKeepsACompleteCheckpointAndLog) {
+  const std::string out = out_.file("int");
+  const std::string cmd = testing::kiln_binary() + " " + base(out) + " --epochs 1000 >/dev/null 2>" + out_.file("err");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Let it train a few epochs, then press Ctrl-C.
+  const std::string log = out + "/early_stopping_log.csv";
+  for (int i = 0; i < 600 && !std::filesystem::exists(log); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  // The log and the checkpoint describe the same completed epochs.
+  const Table t = read_csv_table(log, true);
+  ASSERT_GE(t.rows(), 1);
+  ResNetOptions o;
+  o.in_channels = 1;
+  ResNet18 model(o);
+  const TrainingState s = load_checkpoint(out + "/early_stopping_last.ckpt", "ResNet18(in=1, classes=10)", model, nullptr);
+  EXPECT_EQ(static_cast<int64_t>(s.history.size()), t.rows());
+  EXPECT_EQ(s.epoch, t.rows());
+  for (const auto& e : std::filesystem::directory_iterator(out))
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+}
+
+}  // namespace
+}  // namespace kiln
