@@ -119,9 +119,7 @@ void add_batchnorm_command(CLI::App& app) {
                                  "loss curves and test accuracies (the tutorial only describes it)");
   auto opts = std::make_shared<BatchNormOptions>(batchnorm_defaults());
   add_common_options(*cmd, opts->common, true);
-  cmd->get_option("--resume")->description(
-      "the <run>_last.ckpt of an earlier run of this command: every run continues from its own checkpoint in that "
-      "directory (finished runs are loaded, not trained again)");
+  describe_multi_run_resume(*cmd);
   cmd->callback([opts] { run_batchnorm(*opts); });
 }
 

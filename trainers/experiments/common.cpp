@@ -39,6 +39,12 @@ std::string resume_directory(const std::string& resume, const std::vector<std::s
   KILN_FAIL("--resume ", resume, ": expected ", expected, " written by an earlier `kiln ", command, "` run");
 }
 
+void describe_multi_run_resume(CLI::App& cmd) {
+  cmd.get_option("--resume")->description(
+      "the <run>_last.ckpt of an earlier run of this command: every run continues from its own checkpoint in that "
+      "directory (finished runs are loaded, not trained again)");
+}
+
 FitResult fit_run(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader* val, const LossFn& loss,
                   RunContext& ctx, FitConfig c, const std::string& resume_dir) {
   const std::string ckpt = resume_dir.empty() ? "" : resume_dir + "/" + c.name + "_last.ckpt";

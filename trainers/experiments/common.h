@@ -67,6 +67,9 @@ inline constexpr int64_t kEvalBatchSize = 256;
 std::string resume_directory(const std::string& resume, const std::vector<std::string>& run_names,
                              const std::string& command);
 
+// Rewrites the --resume help of such a command to say so.
+void describe_multi_run_resume(CLI::App& cmd);
+
 // fit() for one run of such a command: continues from `<resume_dir>/<name>_last.ckpt` when it
 // exists (a finished run is only loaded); otherwise saves the starting weights as
 // `<name>_initial.safetensors` — the record that runs meant to start alike really did — and

@@ -175,9 +175,7 @@ void add_disturb_label_command(CLI::App& app) {
                                  "(as the tutorial did)");
   auto opts = std::make_shared<DisturbLabelOptions>(disturb_label_defaults());
   add_common_options(*cmd, opts->common, true);
-  cmd->get_option("--resume")->description(
-      "the <run>_last.ckpt of an earlier run of this command: every run continues from its own checkpoint in that "
-      "directory (finished runs are loaded, not trained again)");
+  describe_multi_run_resume(*cmd);
   cmd->add_option("--alpha", opts->alpha, "DisturbLabel rate in percent: each label is replaced with probability "
                                           "alpha/100 by a uniformly drawn class")
       ->check(CLI::Range(0.0, 100.0))

@@ -205,9 +205,7 @@ void add_label_smoothing_command(CLI::App& app) {
                                  "accuracy and mean confidence; checks the tutorial's K=3 targets");
   auto opts = std::make_shared<LabelSmoothingOptions>(label_smoothing_defaults());
   add_common_options(*cmd, opts->common, true);
-  cmd->get_option("--resume")->description(
-      "the <run>_last.ckpt of an earlier run of this command: every run continues from its own checkpoint in that "
-      "directory (finished runs are loaded, not trained again)");
+  describe_multi_run_resume(*cmd);
   cmd->add_option("--smoothing", opts->smoothing, "smoothing rate alpha, in [0, 1)")
       ->check(CLI::Validator(
           [](std::string& s) -> std::string {

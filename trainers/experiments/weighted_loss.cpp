@@ -242,9 +242,7 @@ void add_weighted_loss_command(CLI::App& app) {
                                  "--limit scales the counts to about that many samples");
   auto opts = std::make_shared<WeightedLossOptions>(weighted_loss_defaults());
   add_common_options(*cmd, opts->common, true);
-  cmd->get_option("--resume")->description(
-      "the <run>_last.ckpt of an earlier run of this command: every run continues from its own checkpoint in that "
-      "directory (finished runs are loaded, not trained again)");
+  describe_multi_run_resume(*cmd);
   cmd->get_option("--limit")->description(
       "scale the tutorial's class counts down to about N training samples in all, at least 1 per class (0 = the "
       "exact counts); the draw is always from the whole training set");
