@@ -121,20 +121,28 @@ bool has_png_signature(const uint8_t* data, size_t size) {
   return size >= 8 && std::memcmp(data, kSignature, 8) == 0;
 }
 
-// stb_image grows its buffer for the compressed image data to the length each IDAT chunk
-// DECLARES before reading it, so a 60-byte PNG can make it allocate gigabytes (found by
-// fuzzing). Every chunk is checked to fit in the file before stb sees it; then stb's buffer
-// is bounded by the file size.
+// Two stb_image flaws in reading IDAT chunks (the compressed image data), both found by
+// fuzzing, are kept from stb by checking every chunk before it sees the file:
+//  - stb grows its buffer to the length each IDAT chunk DECLARES before reading it, so a
+//    60-byte PNG could make it allocate gigabytes. Every chunk must fit in the file; then
+//    stb's buffer is bounded by the file size.
+//  - an empty IDAT chunk before any image data makes stb copy zero bytes to a null pointer
+//    (undefined behaviour). The PNG format allows it, but no encoder writes it, so such a
+//    file is refused rather than decoded through undefined behaviour.
 std::string check_png_chunks(const uint8_t* data, size_t size) {
   size_t p = 8;  // after the signature
+  bool seen_image_data = false;
   while (p + 8 <= size) {
     const uint32_t length = (uint32_t(data[p]) << 24) | (uint32_t(data[p + 1]) << 16) | (uint32_t(data[p + 2]) << 8) |
                             uint32_t(data[p + 3]);
     const bool is_end = std::memcmp(data + p + 4, "IEND", 4) == 0;
+    const bool is_image_data = std::memcmp(data + p + 4, "IDAT", 4) == 0;
     // length + type + data + CRC
     if (length > size - p - 8 || size - p - 8 - length < 4)
       return "chunk " + std::string(reinterpret_cast<const char*>(data + p + 4), 4) + " declares " +
              std::to_string(length) + " bytes, more than the file holds";
+    if (is_image_data && length == 0 && !seen_image_data) return "an empty IDAT chunk before any image data";
+    seen_image_data = seen_image_data || (is_image_data && length > 0);
     p += 12 + static_cast<size_t>(length);
     if (is_end) return "";
   }

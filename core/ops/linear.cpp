@@ -53,7 +53,7 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
   out_shape.back() = out;
   const Tensor result = y.view(out_shape);
   const bool need_x = x_in.requires_grad(), need_w = w_in.requires_grad(), need_b = b_in.defined() && b_in.requires_grad();
-  return record("linear", result, {x_in, w_in, b_in}, [x, w, rows, in, out, need_x, need_w, need_b,
+  return record("linear", result, {x_in, w_in, b_in}, [x, w, rows, out, need_x, need_w, need_b,
                                                         x_shape = x_in.shape()](const Tensor& g_in) {
     const Tensor g = g_in.reshape({rows, out});
     Tensor dx, dw, db;

@@ -325,5 +325,32 @@ TEST(ImageFolder, PngChunkLongerThanTheFileIsRefusedBeforeDecoding) {
   }
 }
 
+TEST(ImageFolder, EmptyImageDataChunkBeforeAnyDataIsRefused) {
+  // An empty IDAT chunk first made stb_image call memcpy on a null pointer (found by fuzzing
+  // under UBSan). Refused with a clear error; an empty IDAT after the data still decodes.
+  testing::TempDir dir;
+  const auto planar = planar_image(3, 4, 5);
+  write_png_rgb(dir.file("ok.png"), planar.data(), 4, 5);
+  const std::vector<uint8_t> bytes = read_file_bytes(dir.file("ok.png"));
+  // length 0, type IDAT, CRC-32 of "IDAT"
+  const std::vector<uint8_t> empty_idat = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xAF, 0x06, 0x1E};
+  const size_t after_ihdr = 8 + 12 + 13;
+  ASSERT_EQ(std::string(bytes.begin() + after_ihdr + 4, bytes.begin() + after_ihdr + 8), "IDAT");
+
+  std::vector<uint8_t> first = bytes;
+  first.insert(first.begin() + static_cast<std::ptrdiff_t>(after_ihdr), empty_idat.begin(), empty_idat.end());
+  EXPECT_TRUE(mentions(error_of([&] { decode_image(first.data(), first.size(), "empty.png"); }),
+                       {"empty.png: cannot decode image (corrupt PNG: an empty IDAT chunk before any image data)"}));
+
+  std::vector<uint8_t> later = bytes;
+  const size_t iend = later.size() - 12;
+  ASSERT_EQ(std::string(later.begin() + iend + 4, later.begin() + iend + 8), "IEND");
+  later.insert(later.begin() + static_cast<std::ptrdiff_t>(iend), empty_idat.begin(), empty_idat.end());
+  const DecodedImage img = decode_image(later.data(), later.size(), "later.png");
+  ASSERT_EQ(img.height, 4);
+  ASSERT_EQ(img.width, 5);
+  EXPECT_EQ(resize_to_planar(img, 4, 5), planar);
+}
+
 }  // namespace
 }  // namespace kiln
