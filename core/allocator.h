@@ -1,9 +1,10 @@
 // Memory for tensor storage. The CPU allocator hands out 64-byte-aligned blocks (so vector
 // loads and BLAS see aligned rows). The CUDA allocator caches freed blocks and reuses them
 // by size, calling cudaMalloc only on a miss: a training step then allocates nothing from
-// the driver after its first iteration (one precondition for capturing the step as a CUDA
-// graph; the private pool that capture also needs is described in docs/design.md). All kiln work runs on one stream per device, so a block freed by one op and
-// reused by the next is ordered by the stream and needs no event.
+// the driver after its first iteration. All kiln work runs on one stream per device, so a
+// block freed by one op and reused by the next is ordered by the stream and needs no event.
+// A captured CUDA graph gets a private pool (below), so eager code never receives memory that
+// a replay will write.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +39,16 @@ AllocatorStats cuda_memory_stats(int index = 0);
 void cuda_reset_peak_memory(int index = 0);
 // Returns every cached (free) block to the driver. Blocks in use are untouched.
 void cuda_empty_cache(int index = 0);
+
+// Private pools for captured CUDA graphs (core/cuda_graph.h). While a pool is active on a
+// device, that device's allocations are served from and freed back to the pool; its blocks
+// are never handed to other requests until the pool is released.
+using MemoryPoolId = uint64_t;
+MemoryPoolId cuda_create_pool(int index);
+void cuda_begin_pool(int index, MemoryPoolId pool);
+void cuda_end_pool(int index);
+// Returns the pool's free blocks to the general cache; blocks still in use follow when freed.
+void cuda_release_pool(int index, MemoryPoolId pool);
 
 Allocator& allocator_for(Device device);
 

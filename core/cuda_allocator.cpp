@@ -3,6 +3,13 @@
 // shapes repeat stops calling cudaMalloc after its first step. Every kiln kernel runs on one
 // stream, so a block freed after op A was queued and handed to op B is safe: B runs after A.
 // On an out-of-memory error the cache is returned to the driver and the allocation retried.
+//
+// Graph pools: while a step is captured into a CUDA graph, its allocations come from a private
+// pool (blocks tagged with the pool's id) and blocks freed during or after the capture go back
+// to that pool, never to the general cache, because every replay of the graph writes them
+// again: handing one to eager code between replays would let the graph overwrite its data.
+// Releasing the pool (when the graph is destroyed) returns its free blocks to the general
+// cache; blocks still held by tensors follow when those tensors die.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -30,6 +37,18 @@ size_t round_size(size_t nbytes) {
   return (nbytes + r - 1) / r * r;
 }
 
+// cudaMalloc is not a stream operation, so capture does not record it; CUDA therefore treats
+// it as "unsafe" during a capture in the default (global / thread-local) modes. An allocation
+// made for a captured step is exactly what the step needs on every replay, so the call is made
+// in relaxed mode for its duration.
+cudaError_t device_malloc(void** p, size_t size) {
+  cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+  cudaThreadExchangeStreamCaptureMode(&mode);
+  const cudaError_t err = cudaMalloc(p, size);
+  cudaThreadExchangeStreamCaptureMode(&mode);
+  return err;
+}
+
 class CachingAllocator final : public Allocator {
  public:
   explicit CachingAllocator(int device) : device_(device) {}
@@ -37,25 +56,27 @@ class CachingAllocator final : public Allocator {
   void* allocate(size_t nbytes) override {
     const size_t size = round_size(nbytes);
     std::lock_guard<std::mutex> lock(mutex_);
+    FreeList& free_list = active_pool_ ? pools_.at(active_pool_) : free_;
     // Best fit among cached blocks, but never more than 25% larger than asked (a small
     // tensor must not pin a huge block).
-    auto it = free_.lower_bound(size);
-    if (it != free_.end() && it->first <= size + size / 4) {
+    auto it = free_list.lower_bound(size);
+    if (it != free_list.end() && it->first <= size + size / 4) {
       void* p = it->second;
       const size_t block = it->first;
-      free_.erase(it);
-      in_use_[p] = block;
+      free_list.erase(it);
+      in_use_[p] = {block, active_pool_};
       stats_.allocated_bytes += block;
       stats_.cache_hits++;
       stats_.peak_allocated_bytes = std::max(stats_.peak_allocated_bytes, stats_.allocated_bytes);
       return p;
     }
     void* p = nullptr;
-    cudaError_t err = cudaMalloc(&p, size);
-    if (err == cudaErrorMemoryAllocation) {
+    cudaError_t err = device_malloc(&p, size);
+    if (err == cudaErrorMemoryAllocation && !active_pool_) {
+      // (Not while capturing: releasing the cache synchronises the device.)
       cudaGetLastError();
       release_cached_locked();
-      err = cudaMalloc(&p, size);
+      err = device_malloc(&p, size);
     }
     if (err != cudaSuccess) {
       cudaGetLastError();
@@ -63,7 +84,7 @@ class CachingAllocator final : public Allocator {
                 stats_.allocated_bytes, " bytes in use by kiln, ", stats_.reserved_bytes, " reserved): ",
                 cudaGetErrorString(err));
     }
-    in_use_[p] = size;
+    in_use_[p] = {size, active_pool_};
     stats_.reserved_bytes += size;
     stats_.allocated_bytes += size;
     stats_.device_allocations++;
@@ -75,10 +96,38 @@ class CachingAllocator final : public Allocator {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = in_use_.find(ptr);
     if (it == in_use_.end()) return;  // not ours; nothing sensible to do in a destructor
-    const size_t block = it->second;
+    const Block block = it->second;
     in_use_.erase(it);
-    stats_.allocated_bytes -= block;
-    free_.emplace(block, ptr);
+    stats_.allocated_bytes -= block.size;
+    const auto pool = pools_.find(block.pool);
+    (pool != pools_.end() ? pool->second : free_).emplace(block.size, ptr);
+  }
+
+  MemoryPoolId create_pool() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const MemoryPoolId id = next_pool_id_++;
+    pools_[id];
+    return id;
+  }
+  void begin_pool(MemoryPoolId id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    KILN_CHECK(pools_.count(id) != 0, "cuda:", device_, ": memory pool ", id, " does not exist");
+    KILN_CHECK(active_pool_ == 0, "cuda:", device_, ": memory pool ", active_pool_, " is already active");
+    active_pool_ = id;
+  }
+  void end_pool() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    active_pool_ = 0;
+  }
+  void release_pool(MemoryPoolId id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto pool = pools_.find(id);
+    if (pool == pools_.end()) return;
+    if (active_pool_ == id) active_pool_ = 0;
+    // Work queued later on kiln's single stream runs after every replay already queued, so
+    // the blocks can serve eager requests at once.
+    free_.insert(pool->second.begin(), pool->second.end());
+    pools_.erase(pool);
   }
 
   AllocatorStats stats() {
@@ -106,10 +155,17 @@ class CachingAllocator final : public Allocator {
     free_.clear();
   }
 
+  using FreeList = std::multimap<size_t, void*>;
+  struct Block {
+    size_t size;
+    MemoryPoolId pool;  // 0: the general cache
+  };
   int device_;
   std::mutex mutex_;
-  std::multimap<size_t, void*> free_;
-  std::unordered_map<void*, size_t> in_use_;
+  FreeList free_;                            // the general cache (what empty_cache returns)
+  std::map<MemoryPoolId, FreeList> pools_;   // live graph pools and their free blocks
+  MemoryPoolId active_pool_ = 0, next_pool_id_ = 1;
+  std::unordered_map<void*, Block> in_use_;
   AllocatorStats stats_;
 };
 
@@ -133,5 +189,9 @@ Allocator& cuda_allocator(int index) { return caching_allocator(index); }
 AllocatorStats cuda_memory_stats(int index) { return caching_allocator(index).stats(); }
 void cuda_reset_peak_memory(int index) { caching_allocator(index).reset_peak(); }
 void cuda_empty_cache(int index) { caching_allocator(index).empty_cache(); }
+MemoryPoolId cuda_create_pool(int index) { return caching_allocator(index).create_pool(); }
+void cuda_begin_pool(int index, MemoryPoolId pool) { caching_allocator(index).begin_pool(pool); }
+void cuda_end_pool(int index) { caching_allocator(index).end_pool(); }
+void cuda_release_pool(int index, MemoryPoolId pool) { caching_allocator(index).release_pool(pool); }
 
 }  // namespace kiln

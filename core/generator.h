@@ -5,6 +5,9 @@
 
 #include <cstdint>
 
+#include "core/device.h"
+#include "core/philox_offset.h"
+
 namespace kiln {
 
 class Generator {
@@ -18,8 +21,13 @@ class Generator {
     offset_ = 0;
   }
   void set_offset(uint64_t offset) { offset_ = offset; }
-  // Reserves the counter space of one random op and returns its subsequence number.
-  uint64_t next_offset() { return offset_++; }
+  // Reserves the counter space of one random op whose kernel runs on `device`. Eager: the
+  // absolute offset. While a step on `device` is being captured (core/random_capture.h): an
+  // offset relative to this generator's cell, so each replay draws fresh numbers.
+  PhiloxOffset reserve(Device device);
+  // Reserves the counter space of a draw made on the host (samplers, augmentation parameters,
+  // initialisation). Such a draw cannot be replayed, so it is refused while a capture is active.
+  uint64_t next_offset();
 
  private:
   uint64_t seed_ = 0;

@@ -8,13 +8,16 @@
 
 #include <cstdint>
 
+#include "core/philox_offset.h"
+
 namespace kiln::kernels {
 
 struct DropoutArgs {
   int64_t numel = 0;
   int64_t group = 1;
   double p = 0.5;
-  uint64_t seed = 0, offset = 0;
+  uint64_t seed = 0;
+  PhiloxOffset offset;  // resolved by the kernel (core/philox_offset.h)
 };
 
 namespace cpu {

@@ -21,12 +21,15 @@
 
 #include <cstdint>
 
+#include "core/philox_offset.h"
+
 namespace kiln::kernels {
 
 struct DisturbLabelArgs {
   int64_t n = 0, num_classes = 0;
   double alpha = 0.0;  // fraction in [0, 1]
-  uint64_t seed = 0, offset = 0;
+  uint64_t seed = 0;
+  PhiloxOffset offset;
 };
 
 struct DisturbValueArgs {
@@ -34,7 +37,8 @@ struct DisturbValueArgs {
   double alpha = 0.0;        // fraction in [0, 1]
   double sigma = 0.0;
   bool source_protocol = false;
-  uint64_t seed = 0, offset = 0;  // uses offset and offset + 1
+  uint64_t seed = 0;
+  PhiloxOffset offset;  // uses offset and offset + 1
 };
 
 namespace cpu {

@@ -7,7 +7,15 @@
 
 namespace kiln::kernels {
 
+// The values prepare_replay writes into a captured step's generator cells
+// (core/random_capture.h); passed by value so the CUDA write needs no host buffer.
+struct OffsetCells {
+  uint64_t values[8] = {};
+  int count = 0;
+};
+
 namespace cpu {
+void write_offset_cells(uint64_t* cells, const OffsetCells& v);
 template <typename T>
 void fill_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double low, double high);
 template <typename T>
@@ -15,6 +23,7 @@ void fill_normal(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean,
 }  // namespace cpu
 
 namespace cuda {
+void write_offset_cells(uint64_t* cells, const OffsetCells& v);  // queued on kiln's stream
 template <typename T>
 void fill_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double low, double high);
 template <typename T>

@@ -18,7 +18,7 @@ Tensor disturb_label(const Tensor& labels_in, int64_t num_classes, double alpha_
   a.num_classes = num_classes;
   a.alpha = alpha_percent / 100.0;
   a.seed = gen.seed();
-  a.offset = gen.next_offset();
+  a.offset = gen.reserve(labels.device());
   Tensor out = Tensor::empty(labels.shape(), DType::Int64, labels.device());
   if (a.n > 0)
     KILN_DISPATCH_DEVICE(labels.device(), kernels::cpu::disturb_label(a, labels.data<int64_t>(), out.data<int64_t>()),
@@ -39,8 +39,8 @@ Tensor disturb_value(const Tensor& targets_in, double alpha, double sigma, Gener
   a.sigma = sigma;
   a.source_protocol = source_protocol;
   a.seed = gen.seed();
-  a.offset = gen.next_offset();
-  gen.next_offset();  // the noise draws use offset + 1
+  a.offset = gen.reserve(t.device());
+  gen.reserve(t.device());  // the noise draws use offset + 1
   Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
   if (t.numel() > 0)
     dispatch_floating(t.dtype(), "disturb_value", [&]<typename T>() {

@@ -11,6 +11,7 @@
 #include "trainers/checkpoint.h"
 #include "trainers/csv_log.h"
 #include "trainers/early_stopping.h"
+#include "trainers/step_graph.h"
 
 namespace kiln {
 
@@ -158,6 +159,8 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     unsaved = false;
   };
 
+  // Kept across epochs: the captured step is replayed for the whole run.
+  TrainStepGraph step_graph;
   for (int64_t epoch = first_epoch; epoch <= c.epochs; ++epoch) {
     if (interrupted()) {
       // Between epochs the model is consistent: keep the work done so far.
@@ -166,6 +169,7 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     }
     if (c.before_epoch) c.before_epoch(epoch);
     TrainOptions options = c.train;
+    if (options.cuda_graph) options.step_graph = &step_graph;
     if (c.select_every_step) {
       options.after_step = [&, epoch](int64_t step) {
         const EpochStats v = evaluate(model, *val, loss);

@@ -6,6 +6,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "trainers/step_graph.h"
 
 namespace kiln {
 
@@ -20,12 +21,7 @@ struct Accumulator {
       : loss_sum(Tensor::zeros({}, DType::Float64, device)), correct(Tensor::zeros({}, DType::Float64, device)) {}
 
   void add(const Tensor& loss, const Tensor& output, const Tensor& targets) {
-    NoGradGuard no_grad;
-    add_(loss_sum, loss.detach().to(DType::Float64));
-    if (targets.dtype() == DType::Int64 && output.dim() == 2) {
-      const Tensor hits = eq(argmax(output.detach(), 1).to(DType::Float64), targets.to(DType::Float64));
-      add_(correct, sum(hits));
-    }
+    add_batch_metrics(loss_sum, correct, loss, output, targets);
     ++batches;
     samples += output.size(0);
   }
@@ -41,6 +37,16 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
+void add_batch_metrics(Tensor& loss_sum, Tensor& correct, const Tensor& loss, const Tensor& output,
+                       const Tensor& targets) {
+  NoGradGuard no_grad;
+  add_(loss_sum, loss.detach().to(DType::Float64));
+  if (targets.dtype() == DType::Int64 && output.dim() == 2) {
+    const Tensor hits = eq(argmax(output.detach(), 1).to(DType::Float64), targets.to(DType::Float64));
+    add_(correct, sum(hits));
+  }
+}
+
 EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, const LossFn& loss_fn,
                        ProgressBar& progress, const std::string& label, const TrainOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -49,16 +55,34 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
   const bool classification = loader.dataset().is_classification();
   progress.start(label, loader.num_batches());
   loader.start_epoch();
+  TrainStepGraph* graph = options.step_graph && TrainStepGraph::supports(options) ? options.step_graph : nullptr;
+  if (graph) {
+    // Replayed and eager steps add to the same device sums, in step order, so the epoch's
+    // loss is bit-identical to an all-eager epoch.
+    graph->start_epoch(acc.loss_sum.device());
+    acc.loss_sum = graph->loss_sum();
+    acc.correct = graph->correct();
+  }
+  // The running mean for the progress bar (read only when it redraws).
+  auto running_loss = [&] { return acc.batches ? acc.loss_sum.item<double>() / double(acc.batches) : 0.0; };
   Batch batch;
   int64_t step = 0, skipped = 0;
   while (loader.next(batch)) {
+    if (graph && graph->run(model, optimizer, loss_fn, options, batch)) {
+      ++acc.batches;
+      acc.samples += batch.size();
+      if (options.after_step) options.after_step(step);
+      ++step;
+      progress.step(batch.size(), running_loss);
+      continue;
+    }
     optimizer.zero_grad();
     const Tensor output = model(batch.inputs);
     const Tensor targets = options.target_transform ? options.target_transform(batch.targets) : batch.targets;
     Tensor loss = loss_fn(output, targets);
     if (options.skip_nonfinite && !std::isfinite(loss.item<double>())) {
       ++skipped;
-      progress.step(batch.size(), [&] { return acc.batches ? acc.loss_sum.item<double>() / double(acc.batches) : 0.0; });
+      progress.step(batch.size(), running_loss);
       continue;
     }
     acc.add(loss, output, batch.targets);
@@ -71,7 +95,7 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
     optimizer.step();
     if (options.after_step) options.after_step(step);
     ++step;
-    progress.step(batch.size(), [&] { return acc.loss_sum.item<double>() / double(acc.batches); });
+    progress.step(batch.size(), running_loss);
   }
   progress.finish();
   // Invalid labels or indices met on the GPU during the pass surface here, as on the CPU.

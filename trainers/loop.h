@@ -27,6 +27,8 @@ struct EpochStats {
   double seconds = 0;
 };
 
+class TrainStepGraph;
+
 // loss(model output, targets) -> scalar tensor.
 using LossFn = std::function<Tensor(const Tensor& output, const Tensor& targets)>;
 // Rewrites a batch's targets before the loss (DisturbLabel, DisturbValue); accuracy is
@@ -45,7 +47,16 @@ struct TrainOptions {
   bool skip_nonfinite = false;
   // Called after each optimizer step (per-step evaluation in the tutorial's protocols).
   std::function<void(int64_t step)> after_step;
+  // Replay full batches through a captured CUDA graph (trainers/step_graph.h) when the model
+  // is on a GPU and the options allow it. fit() keeps the graph across epochs.
+  bool cuda_graph = false;
+  TrainStepGraph* step_graph = nullptr;  // set by fit() when cuda_graph is on
 };
+
+// Adds a batch's loss and (classification) number of correct predictions to device-side
+// sums, without reading anything on the host.
+void add_batch_metrics(Tensor& loss_sum, Tensor& correct, const Tensor& loss, const Tensor& output,
+                       const Tensor& targets);
 
 EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, const LossFn& loss,
                        ProgressBar& progress, const std::string& label, const TrainOptions& options = {});

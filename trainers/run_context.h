@@ -32,6 +32,7 @@ struct CommonOptions {
   bool detect_anomaly = false;
   double clip_grad = 0.0;
   bool skip_nonfinite = false;  // skip (and count) steps whose loss is NaN/Inf instead of stopping
+  bool no_graph = false;        // run every training step eagerly on CUDA (trainers/step_graph.h)
 };
 
 // Adds the shared flags to a subcommand. `image_data` adds --dataset/--data-dir.

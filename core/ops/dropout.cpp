@@ -31,7 +31,7 @@ Tensor dropout_impl(const Tensor& x_in, double p, bool training, Generator& gen,
   a.group = group;
   a.p = p;
   a.seed = gen.seed();
-  a.offset = gen.next_offset();
+  a.offset = gen.reserve(x.device());
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (a.numel > 0) apply(a, x, y);
   return record(name, y, {x_in}, [a](const Tensor& g_in) {

@@ -34,6 +34,10 @@ void fill_normal(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean,
   }
 }
 
+void write_offset_cells(uint64_t* cells, const OffsetCells& v) {
+  for (int i = 0; i < v.count; ++i) cells[i] = v.values[i];
+}
+
 template void fill_uniform<float>(float*, int64_t, uint64_t, uint64_t, double, double);
 template void fill_uniform<double>(double*, int64_t, uint64_t, uint64_t, double, double);
 template void fill_normal<float>(float*, int64_t, uint64_t, uint64_t, double, double);

@@ -15,8 +15,9 @@ constexpr int kThreads = 256;
 
 // group == 1: element i uses word i % 4 of Philox block i / 4.
 template <typename T>
-__global__ void dropout_elementwise_kernel(int64_t n, uint64_t seed, uint64_t offset, uint32_t threshold, T scale,
+__global__ void dropout_elementwise_kernel(int64_t n, uint64_t seed, PhiloxOffset where, uint32_t threshold, T scale,
                                            const T* x, T* y) {
+  const uint64_t offset = where.resolve();
   const int64_t blocks = (n + 3) / 4;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; b < blocks; b += stride) {
@@ -31,8 +32,9 @@ __global__ void dropout_elementwise_kernel(int64_t n, uint64_t seed, uint64_t of
 
 // group > 1 (Dropout2d): element i uses draw i / group.
 template <typename T>
-__global__ void dropout_grouped_kernel(int64_t n, int64_t group, uint64_t seed, uint64_t offset, uint32_t threshold,
-                                       T scale, const T* x, T* y) {
+__global__ void dropout_grouped_kernel(int64_t n, int64_t group, uint64_t seed, PhiloxOffset where,
+                                       uint32_t threshold, T scale, const T* x, T* y) {
+  const uint64_t offset = where.resolve();
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
     const bool keep = dropout_keep(seed, offset, static_cast<uint64_t>(i / group), threshold);

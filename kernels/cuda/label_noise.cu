@@ -18,6 +18,7 @@ constexpr int kThreads = 256;
 
 __global__ void disturb_label_kernel(DisturbLabelArgs a, uint64_t threshold, const int64_t* labels, int64_t* out,
                                      int* error_flag) {
+  const uint64_t offset = a.offset.resolve();
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < a.n; i += stride) {
     const int64_t label = labels[i];
@@ -26,40 +27,43 @@ __global__ void disturb_label_kernel(DisturbLabelArgs a, uint64_t threshold, con
       out[i] = label;
       continue;
     }
-    out[i] = disturbed_label(a.seed, a.offset, i, label, a.num_classes, threshold);
+    out[i] = disturbed_label(a.seed, offset, i, label, a.num_classes, threshold);
   }
 }
 
 // noisy[i] = 1 when sample i is among the k smallest (key, index).
 __global__ void select_by_rank_kernel(DisturbValueArgs a, int64_t k, uint8_t* noisy) {
+  const uint64_t offset = a.offset.resolve();
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < a.n; i += stride) {
-    const uint32_t ki = philox::draw_u32(a.seed, a.offset, static_cast<uint64_t>(i));
+    const uint32_t ki = philox::draw_u32(a.seed, offset, static_cast<uint64_t>(i));
     int64_t rank = 0;
     for (int64_t j = 0; j < a.n && rank < k; ++j)
-      rank += key_less(philox::draw_u32(a.seed, a.offset, static_cast<uint64_t>(j)), j, ki, i);
+      rank += key_less(philox::draw_u32(a.seed, offset, static_cast<uint64_t>(j)), j, ki, i);
     noisy[i] = rank < k;
   }
 }
 
 // The source's draw: everything noisy, then `draws` indices drawn with replacement cleared.
 __global__ void select_source_kernel(DisturbValueArgs a, int64_t draws, uint8_t* noisy) {
+  const uint64_t offset = a.offset.resolve();
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < a.n; i += stride) {
     bool hit = false;
-    for (int64_t t = 0; t < draws && !hit; ++t) hit = uniform_index(a.seed, a.offset, t, a.n) == i;
+    for (int64_t t = 0; t < draws && !hit; ++t) hit = uniform_index(a.seed, offset, t, a.n) == i;
     noisy[i] = !hit;
   }
 }
 
 template <typename T>
 __global__ void add_noise_kernel(DisturbValueArgs a, const uint8_t* noisy, const T* targets, T* out) {
+  const uint64_t offset = a.offset.resolve();
   const int64_t total = a.n * a.width;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
     T v = targets[e];
     if (noisy[e / a.width]) {
-      const double z = philox::normal_double(a.seed, a.offset + 1, static_cast<uint64_t>(e));
+      const double z = philox::normal_double(a.seed, offset + 1, static_cast<uint64_t>(e));
       v = static_cast<T>(v + static_cast<T>(KILN_DMUL(a.sigma, z)));
     }
     out[e] = v;

@@ -45,7 +45,17 @@ __global__ void fill_normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t of
   }
 }
 
+__global__ void write_offset_cells_kernel(uint64_t* cells, OffsetCells v) {
+  if (static_cast<int>(threadIdx.x) < v.count) cells[threadIdx.x] = v.values[threadIdx.x];
+}
+
 }  // namespace
+
+void write_offset_cells(uint64_t* cells, const OffsetCells& v) {
+  if (v.count == 0) return;
+  write_offset_cells_kernel<<<1, 32, 0, kiln::cuda::stream()>>>(cells, v);
+  KILN_LAUNCH_CHECK();
+}
 
 template <typename T>
 void fill_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double low, double high) {

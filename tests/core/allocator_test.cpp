@@ -57,3 +57,47 @@ TEST(CudaCachingAllocator, SmallRequestsDoNotTakeHugeBlocks) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(CudaCachingAllocator, PoolBlocksStayInThePoolUntilReleased) {
+  KILN_REQUIRE_CUDA();
+  const MemoryPoolId pool = cuda_create_pool(0);
+  void* pooled = nullptr;
+  cuda_begin_pool(0, pool);
+  {
+    Tensor t = Tensor::empty({4096}, DType::Float32, Device::cuda());
+    pooled = t.raw_data();
+  }
+  cuda_end_pool(0);
+  // Freed, but into the pool: eager requests of the same size never get it.
+  for (int i = 0; i < 4; ++i) {
+    Tensor eager = Tensor::empty({4096}, DType::Float32, Device::cuda());
+    EXPECT_NE(eager.raw_data(), pooled);
+  }
+  // The pool hands it out again to its own requests.
+  cuda_begin_pool(0, pool);
+  {
+    Tensor again = Tensor::empty({4096}, DType::Float32, Device::cuda());
+    EXPECT_EQ(again.raw_data(), pooled);
+  }
+  cuda_end_pool(0);
+  // Released: back in the general cache.
+  cuda_release_pool(0, pool);
+  bool reused = false;
+  std::vector<Tensor> held;
+  for (int i = 0; i < 8 && !reused; ++i) {
+    held.push_back(Tensor::empty({4096}, DType::Float32, Device::cuda()));
+    reused = held.back().raw_data() == pooled;
+  }
+  EXPECT_TRUE(reused);
+}
+
+TEST(CudaCachingAllocator, PoolsNeedCuda) {
+  if (cuda_available()) GTEST_SKIP() << "a CUDA device is available";
+  EXPECT_THROW(cuda_begin_pool(0, 1), Error);
+}
+
+}  // namespace
+}  // namespace kiln

@@ -73,8 +73,7 @@ ExperimentResult run_batchnorm(const BatchNormOptions& o) {
     c.epochs = o.common.epochs;
     c.model_id = resnet_id(data, batchnorm);
     c.selection = Selection::Last;
-    c.train.clip_grad_norm = o.common.clip_grad;
-    c.train.skip_nonfinite = o.common.skip_nonfinite;
+    apply_train_flags(o.common, c.train);
     std::printf("%s\n", title.c_str());
     Outcome out;
     out.fit = fit_run(model, *opt, train, nullptr, ce, ctx, c, resume_dir);

@@ -92,6 +92,12 @@ ClassificationData load_classification(const CommonOptions& o, const RunContext&
   return d;
 }
 
+void apply_train_flags(const CommonOptions& o, TrainOptions& train) {
+  train.clip_grad_norm = o.clip_grad;
+  train.skip_nonfinite = o.skip_nonfinite;
+  train.cuda_graph = !o.no_graph;
+}
+
 ImageTransform tutorial_normalize(int64_t channels) {
   ImageTransform t;
   t.mean.assign(channels, 0.5f);

@@ -32,6 +32,9 @@ struct ClassificationData {
 ClassificationData load_classification(const CommonOptions& o, const RunContext& ctx, const std::string& preferred,
                                        double val_fraction);
 
+// The step flags every experiment shares: --clip-grad, --skip-nonfinite, --no-graph.
+void apply_train_flags(const CommonOptions& o, TrainOptions& train);
+
 // The tutorial's transform: ToTensor + Normalize(0.5, ..., 0.5).
 ImageTransform tutorial_normalize(int64_t channels);
 

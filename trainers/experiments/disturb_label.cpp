@@ -94,8 +94,7 @@ ExperimentResult run_disturb_label(const DisturbLabelOptions& o) {
   base.epochs = o.common.epochs;
   base.model_id = resnet_id(data, true);
   base.selection = Selection::Last;
-  base.train.clip_grad_norm = o.common.clip_grad;
-  base.train.skip_nonfinite = o.common.skip_nonfinite;
+  apply_train_flags(o.common, base.train);
   const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
 
   // Run 1: true labels.

@@ -170,8 +170,7 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
     c.epochs = o.common.epochs;
     c.model_id = model_id;
     c.selection = Selection::Last;
-    c.train.clip_grad_norm = o.common.clip_grad;
-    c.train.skip_nonfinite = o.common.skip_nonfinite;
+    apply_train_flags(o.common, c.train);
     if (disturb) {
       c.train.target_transform = [&](const Tensor& y) {
         const Tensor noisy = disturb_value(y, o.alpha, sigma, noise_gen, ctx.source_protocol);

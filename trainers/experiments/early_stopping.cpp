@@ -72,8 +72,7 @@ ExperimentResult run_early_stopping(const EarlyStoppingOptions& o) {
   c.epochs = o.common.epochs;
   c.model_id = resnet_id(data, true);
   c.resume = o.common.resume;
-  c.train.clip_grad_norm = o.common.clip_grad;
-  c.train.skip_nonfinite = o.common.skip_nonfinite;
+  apply_train_flags(o.common, c.train);
   if (ctx.source_protocol) {
     c.selection = Selection::FirstBelow;
     c.threshold = o.threshold;

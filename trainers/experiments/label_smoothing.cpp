@@ -121,8 +121,7 @@ ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
   base.epochs = o.common.epochs;
   base.model_id = resnet_id(data, true);
   base.selection = Selection::Last;
-  base.train.clip_grad_norm = o.common.clip_grad;
-  base.train.skip_nonfinite = o.common.skip_nonfinite;
+  apply_train_flags(o.common, base.train);
 
   struct Outcome {
     FitResult fit;

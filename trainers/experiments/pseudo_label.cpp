@@ -470,8 +470,7 @@ MethodRun train_method(const Method& m, Env& env) {
   c.selection = Selection::BestValAccuracy;
   c.select_every_step = m.select_every_step;
   c.model_id = net_id(classes);
-  c.train.clip_grad_norm = o.common.clip_grad;
-  c.train.skip_nonfinite = o.common.skip_nonfinite;
+  apply_train_flags(o.common, c.train);
   c.before_epoch = [&](int64_t epoch) {
     epoch_now = epoch;
     used = 0;
