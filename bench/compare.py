@@ -33,12 +33,20 @@ def main():
     print(f"PyTorch {meta.get('torch', '?')}, cuDNN {meta.get('cudnn', '?')}, {meta.get('device', '?')}\n")
     print("| benchmark | kiln ms | PyTorch ms | kiln / PyTorch | kiln TFLOP/s | kiln GB/s |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name in sorted(set(kiln) | set(torch)):
+    timed = sorted(n for n in set(kiln) | set(torch) if "mib" not in kiln.get(n, {}) and "mib" not in torch.get(n, {}))
+    for name in timed:
         k, t = kiln.get(name, {}), torch.get(name, {})
         km, tm = k.get("ms"), t.get("ms")
         ratio = f"{km / tm:.2f}" if km and tm else "-"
         print(f"| {name} | {km if km is not None else '-'} | {tm if tm is not None else '-'} | {ratio} | "
               f"{k.get('tflops') or '-'} | {k.get('gbps') or '-'} |")
+    memory = sorted(n for n in set(kiln) | set(torch) if "mib" in kiln.get(n, {}) or "mib" in torch.get(n, {}))
+    if memory:
+        print("\n| peak device memory | kiln MiB | PyTorch MiB | kiln / PyTorch |\n|---|---:|---:|---:|")
+        for name in memory:
+            km, tm = kiln.get(name, {}).get("mib"), torch.get(name, {}).get("mib")
+            ratio = f"{km / tm:.2f}" if km and tm else "-"
+            print(f"| {name} | {km if km is not None else '-'} | {tm if tm is not None else '-'} | {ratio} |")
     copy = torch.get("copy_512MB", {}).get("gbps")
     if copy:
         print(f"\nPyTorch copy bandwidth: {copy} GB/s. kiln's bandwidth-bound kernels as a fraction of it:")

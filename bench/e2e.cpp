@@ -2,15 +2,21 @@
 // a ResNet-18 training step (forward, cross-entropy, backward, Adam) at batch 32 and 128,
 // the MNIST Net's online pseudo-labelling step (128 labelled + 256 unlabelled images), the
 // Regressor at batch 32, and one epoch of the DataLoader alone on CIFAR-10-sized synthetic
-// data (50,000 x 3 x 32 x 32, batch 32, normalise + flip). JSON lines, then a table.
+// data (50,000 x 3 x 32 x 32, batch 32, normalise + flip). On CUDA each training step is
+// timed twice: eager, and replayed from a captured CUDA graph (core/cuda_graph.h, "_graph"),
+// and the peak device memory of the ResNet-18 batch-128 step is reported. JSON lines, then a
+// table.
 // Usage: kiln_bench_e2e [--device cuda|cpu] [--quick]
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "bench/timing.h"
+#include "core/allocator.h"
 #include "core/autograd.h"
+#include "core/cuda_graph.h"
 #include "core/cpu_runtime.h"
 #include "core/generator.h"
 #include "core/ops.h"
@@ -25,14 +31,25 @@ namespace {
 
 struct Row {
   std::string name;
-  double ms;
+  double value;
+  std::string unit;
 };
 std::vector<Row> rows;
 
-void report(const std::string& name, double ms) {
-  rows.push_back({name, ms});
-  std::printf("{\"bench\": \"%s\", \"ms\": %.4f}\n", name.c_str(), ms);
+void report(const std::string& name, double value, const std::string& unit = "ms") {
+  rows.push_back({name, value, unit});
+  std::printf("{\"bench\": \"%s\", \"%s\": %.4f}\n", name.c_str(), unit.c_str(), value);
   std::fflush(stdout);
+}
+
+// Times `step` eagerly and, on CUDA, replayed from a CUDA graph captured after the eager
+// warm-up (as the trainers do).
+void bench_step(const std::string& name, Device dev, const std::function<void()>& step, int warmup, int repeats) {
+  report(name, bench::median_ms(dev, step, warmup, repeats));
+  if (!dev.is_cuda()) return;
+  CudaGraph graph(dev);
+  graph.capture(step);
+  report(name + "_graph", bench::median_ms(dev, [&] { graph.replay(); }, warmup, repeats));
 }
 
 Tensor labels(int64_t n, int64_t classes, Device dev) {
@@ -41,7 +58,7 @@ Tensor labels(int64_t n, int64_t classes, Device dev) {
   return Tensor::from_vector(v, {n}, dev);
 }
 
-double resnet_step_ms(Device dev, int64_t batch, int repeats) {
+void bench_resnet_step(Device dev, int64_t batch, int repeats) {
   manual_seed(1);
   ResNet18 model;
   model.to(dev);
@@ -49,11 +66,24 @@ double resnet_step_ms(Device dev, int64_t batch, int repeats) {
   Generator gen(2);
   const Tensor x = randn({batch, 3, 32, 32}, gen, DType::Float32, dev);
   const Tensor y = labels(batch, 10, dev);
-  return bench::median_ms(dev, [&] {
+  const auto step = [&] {
     opt->zero_grad();
     cross_entropy(model(x), y).backward();
     opt->step();
-  }, 3, repeats);
+  };
+  const std::string name = "resnet18_step_b" + std::to_string(batch);
+#if KILN_HAS_CUDA
+  if (dev.is_cuda()) {
+    // Peak device memory of an eager step, model, gradients and Adam state included (what
+    // torch.cuda.max_memory_allocated reports after reset_peak_memory_stats).
+    step();
+    cuda_reset_peak_memory(dev.index);
+    step();
+    kiln::cuda::synchronize();
+    report(name + "_peak_memory", double(cuda_memory_stats(dev.index).peak_allocated_bytes) / (1 << 20), "mib");
+  }
+#endif
+  bench_step(name, dev, step, 3, repeats);
 }
 
 }  // namespace
@@ -69,8 +99,8 @@ int main(int argc, char** argv) {
   const bool gpu = dev.is_cuda();
   const int repeats = gpu ? 50 : (quick ? 3 : 5);
 
-  report("resnet18_step_b32", resnet_step_ms(dev, 32, repeats));
-  if (gpu || !quick) report("resnet18_step_b128", resnet_step_ms(dev, 128, gpu ? repeats : 3));
+  bench_resnet_step(dev, 32, repeats);
+  if (gpu || !quick) bench_resnet_step(dev, 128, gpu ? repeats : 3);
 
   {  // online pseudo-labelling step: labelled loss + alpha * loss on argmax pseudo labels
     manual_seed(3);
@@ -80,13 +110,13 @@ int main(int argc, char** argv) {
     Generator gen(4);
     const Tensor xl = rand({128, 1, 28, 28}, gen, DType::Float32, dev), yl = labels(128, 10, dev);
     const Tensor xu = rand({256, 1, 28, 28}, gen, DType::Float32, dev);
-    report("mnist_pseudo_label_step", bench::median_ms(dev, [&] {
-             opt->zero_grad();
-             const Tensor pu = net(xu);
-             const Tensor plabels = argmax(pu.detach(), 1);
-             add(cross_entropy(net(xl), yl), mul(cross_entropy(pu, plabels), 1e-4)).backward();
-             opt->step();
-           }, 3, repeats));
+    bench_step("mnist_pseudo_label_step", dev, [&] {
+      opt->zero_grad();
+      const Tensor pu = net(xu);
+      const Tensor plabels = argmax(pu.detach(), 1);
+      add(cross_entropy(net(xl), yl), mul(cross_entropy(pu, plabels), 1e-4)).backward();
+      opt->step();
+    }, 3, repeats);
   }
   {  // Regressor, batch 32
     manual_seed(5);
@@ -95,11 +125,11 @@ int main(int argc, char** argv) {
     auto opt = make_adam(reg.parameters(), 1e-3, 0.9, 0.999, 1e-8, 1e-7);
     Generator gen(6);
     const Tensor x = rand({32, 13}, gen, DType::Float32, dev), y = rand({32, 1}, gen, DType::Float32, dev);
-    report("regressor_step_b32", bench::median_ms(dev, [&] {
-             opt->zero_grad();
-             mse_loss(reg(x), y).backward();
-             opt->step();
-           }, 10, gpu ? 200 : 50));
+    bench_step("regressor_step_b32", dev, [&] {
+      opt->zero_grad();
+      mse_loss(reg(x), y).backward();
+      opt->step();
+    }, 10, gpu ? 200 : 50);
   }
   {  // the loader alone: one CIFAR-sized epoch at batch 32 with normalise + flip
     const int64_t n = gpu || !quick ? 50000 : 5000;
@@ -117,7 +147,7 @@ int main(int argc, char** argv) {
            }, 1, gpu ? 5 : 2));
   }
 
-  std::printf("\n%-32s %12s\n", "benchmark", "ms");
-  for (const Row& r : rows) std::printf("%-32s %12.3f\n", r.name.c_str(), r.ms);
+  std::printf("\n%-40s %12s %5s\n", "benchmark", "value", "unit");
+  for (const Row& r : rows) std::printf("%-40s %12.3f %5s\n", r.name.c_str(), r.value, r.unit.c_str());
   return 0;
 }

@@ -25,7 +25,7 @@ tail -n 5 "$OUT/tests.log"
 [ $tests_rc -eq 0 ] || status=1
 
 echo "== compute-sanitizer memcheck (CUDA tests)"
-cuda_filter='*Cuda*:*cuda*:*CUDA*:*Curand*'
+cuda_filter='*Cuda*:*cuda*:*CUDA*:*Curand*:*Graph*'
 sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 if [ -x "$sanitizer" ]; then
   "$sanitizer" --tool memcheck --error-exitcode 9 "$BIN/kiln_tests" --gtest_filter="$cuda_filter" --gtest_brief=1 \

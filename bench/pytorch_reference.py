@@ -136,7 +136,8 @@ def e2e(quick):
             torch.cuda.reset_peak_memory_stats()
             step()
             torch.cuda.synchronize()
-            emit("resnet18_step_b128_peak_memory", 0.0, peak_bytes=torch.cuda.max_memory_allocated())
+            print(json.dumps({"bench": "resnet18_step_b128_peak_memory",
+                              "mib": round(torch.cuda.max_memory_allocated() / 2**20, 4)}), flush=True)
         emit(f"resnet18_step_b{batch}_graph", median_ms(graphed(step), repeats=repeats))
 
     torch.manual_seed(1)
@@ -165,7 +166,7 @@ def e2e(quick):
             return self.classifier(self.features(x).view(-1, 192 * 6 * 6))
 
     net = Net().to(dev)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, capturable=True)
     xl, yl = torch.rand(128, 1, 28, 28, device=dev), torch.arange(128, device=dev) % 10
     xu = torch.rand(256, 1, 28, 28, device=dev)
 
@@ -176,6 +177,7 @@ def e2e(quick):
         (F.cross_entropy(net(xl), yl) + 1e-4 * F.cross_entropy(pu, plabels)).backward()
         opt.step()
     emit("mnist_pseudo_label_step", median_ms(pseudo_step, repeats=repeats))
+    emit("mnist_pseudo_label_step_graph", median_ms(graphed(pseudo_step), repeats=repeats))
 
     class Regressor(nn.Module):
         def __init__(self):
@@ -186,9 +188,11 @@ def e2e(quick):
             return F.relu(self.fc2(self.dropout(F.relu(self.fc1(x)))))
 
     reg = Regressor().to(dev)
-    opt = torch.optim.Adam(reg.parameters(), lr=1e-3, weight_decay=1e-7)
+    opt = torch.optim.Adam(reg.parameters(), lr=1e-3, weight_decay=1e-7, capturable=True)
     xr, yr = torch.rand(32, 13, device=dev), torch.rand(32, 1, device=dev)
-    emit("regressor_step_b32", median_ms(train_step_fn(reg, opt, xr, yr, F.mse_loss), warmup=10, repeats=200))
+    reg_step = train_step_fn(reg, opt, xr, yr, F.mse_loss)
+    emit("regressor_step_b32", median_ms(reg_step, warmup=10, repeats=200))
+    emit("regressor_step_b32_graph", median_ms(graphed(reg_step), warmup=10, repeats=200))
 
 
 def main():

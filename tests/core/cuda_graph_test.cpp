@@ -26,8 +26,11 @@ namespace {
 TEST(CudaGraph, CapturedWorkRunsOncePerReplay) {
   KILN_REQUIRE_CUDA();
   Tensor counter = Tensor::zeros({4}, DType::Float32, Device::cuda());
+  const auto work = [&] { counter.copy_(add(counter, 1.5)); };
+  work();  // warm-up: kernels are loaded before capture, as in training
+  counter.zero_();
   CudaGraph graph(Device::cuda());
-  graph.capture([&] { counter.copy_(add(counter, 1.5)); });
+  graph.capture(work);
   EXPECT_EQ(counter.to(Device::cpu()).to_vector<float>(), std::vector<float>(4, 0.0f));  // nothing ran
   for (int i = 0; i < 3; ++i) graph.replay();
   EXPECT_EQ(counter.to(Device::cpu()).to_vector<float>(), std::vector<float>(4, 4.5f));
@@ -39,7 +42,8 @@ TEST(CudaGraph, DropoutDrawsFreshNumbersOnEveryReplay) {
   const double p = 0.25;
   const Tensor ones = Tensor::ones({n}, DType::Float32, Device::cuda());
   Tensor out = Tensor::zeros({n}, DType::Float32, Device::cuda());
-  Generator gen(2024);
+  Generator warm_up(1), gen(2024);
+  out.copy_(dropout(ones, p, true, warm_up));
   gen.set_offset(9);
   CudaGraph graph(Device::cuda());
   graph.capture([&] { out.copy_(dropout(ones, p, true, gen)); });
@@ -61,6 +65,8 @@ TEST(CudaGraph, GraphMemoryIsNotHandedToEagerCode) {
   const Tensor x = Tensor::ones({256, 256}, DType::Float32, Device::cuda());
   Tensor out = Tensor::zeros({256, 256}, DType::Float32, Device::cuda());
   void* scratch = nullptr;
+  out.copy_(add(mul(x, 3.0), 1.0));  // warm-up
+  out.zero_();
   CudaGraph graph(Device::cuda());
   graph.capture([&] {
     const Tensor t = mul(x, 3.0);  // freed at the end of the capture, but the graph writes it
@@ -78,6 +84,7 @@ TEST(CudaGraph, GraphMemoryIsNotHandedToEagerCode) {
 TEST(CudaGraph, HostSynchronisationInsideTheCaptureIsAClearError) {
   KILN_REQUIRE_CUDA();
   const Tensor x = Tensor::ones({8}, DType::Float32, Device::cuda());
+  EXPECT_EQ(sum(x).item<double>(), 8.0);  // warm-up
   CudaGraph graph(Device::cuda());
   try {
     graph.capture([&] { (void)sum(x).item<double>(); });

@@ -51,6 +51,7 @@ TEST(Cli, HelpListsEveryCommandAndFlagDefaults) {
   EXPECT_EQ(sub.status, 0);
   EXPECT_NE(sub.out.find("--epochs INT:INT in [1 - 100000]=51"), std::string::npos) << sub.out;
   EXPECT_NE(sub.out.find("--protocol"), std::string::npos);
+  EXPECT_NE(sub.out.find("--no-graph"), std::string::npos);
 }
 
 TEST(Cli, BadInputIsOneLineAndNonZero) {
@@ -100,21 +101,39 @@ class CliTraining : public ::testing::Test {
   testing::TempDir data_, out_;
 };
 
-TEST_F(CliTraining, ResumeInAFreshProcessMatchesAnUninterruptedRun) {
-  ASSERT_EQ(run(base(out_.file("a")) + " --epochs 3").status, 0);
-  ASSERT_EQ(run(base(out_.file("b")) + " --epochs 2").status, 0);
-  const ProgramRun resumed = run(base(out_.file("b")) + " --epochs 3 --resume " + out_.file("b") + "/early_stopping_last.ckpt");
-  ASSERT_EQ(resumed.status, 0) << resumed.err;
-  const Table a = read_csv_table(out_.file("a") + "/early_stopping_log.csv", true);
-  const Table b = read_csv_table(out_.file("b") + "/early_stopping_log.csv", true);
-  ASSERT_EQ(a.rows(), 3);
-  ASSERT_EQ(b.rows(), 3);
+// Two training logs agree in every column but the wall time.
+void expect_same_log(const std::string& path_a, const std::string& path_b, int64_t rows) {
+  const Table a = read_csv_table(path_a, true);
+  const Table b = read_csv_table(path_b, true);
+  ASSERT_EQ(a.rows(), rows);
+  ASSERT_EQ(b.rows(), rows);
   const int64_t seconds = a.column_index("seconds");
   for (int64_t i = 0; i < a.rows(); ++i)
     for (int64_t c = 0; c < static_cast<int64_t>(a.columns.size()); ++c)
       if (c != seconds) {
         EXPECT_EQ(b.values[i * a.columns.size() + c], a.values[i * a.columns.size() + c]) << i << " " << a.columns[c];
       }
+}
+
+TEST_F(CliTraining, ResumeInAFreshProcessMatchesAnUninterruptedRun) {
+  ASSERT_EQ(run(base(out_.file("a")) + " --epochs 3").status, 0);
+  ASSERT_EQ(run(base(out_.file("b")) + " --epochs 2").status, 0);
+  const ProgramRun resumed = run(base(out_.file("b")) + " --epochs 3 --resume " + out_.file("b") + "/early_stopping_last.ckpt");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  expect_same_log(out_.file("a") + "/early_stopping_log.csv", out_.file("b") + "/early_stopping_log.csv", 3);
+}
+
+TEST_F(CliTraining, GraphedAndEagerRunsWriteTheSameLog) {
+  // On a GPU the default replays captured steps; --no-graph runs them eagerly. On the CPU both
+  // run eagerly, and the flag must still be accepted.
+  std::string args = base(out_.file("graph")) + " --epochs 2";
+  if (cuda_available()) args.replace(args.find("--device cpu"), 12, "--device cuda");
+  ASSERT_EQ(run(args).status, 0);
+  std::string eager = args + " --no-graph";
+  eager.replace(eager.find(out_.file("graph")), out_.file("graph").size(), out_.file("eager"));
+  const ProgramRun r = run(eager);
+  ASSERT_EQ(r.status, 0) << r.err;
+  expect_same_log(out_.file("graph") + "/early_stopping_log.csv", out_.file("eager") + "/early_stopping_log.csv", 2);
 }
 
 TEST_F(CliTraining, CtrlCStopsBetweenEpochsAndKeepsACompleteCheckpointAndLog) {
