@@ -99,7 +99,9 @@ class CachingAllocator final : public Allocator {
     const Block block = it->second;
     in_use_.erase(it);
     stats_.allocated_bytes -= block.size;
-    const auto pool = pools_.find(block.pool);
+    // A block freed while a pool is active goes to that pool even if it was allocated before:
+    // the captured work may have written it before dropping it, and replays will again.
+    const auto pool = pools_.find(active_pool_ ? active_pool_ : block.pool);
     (pool != pools_.end() ? pool->second : free_).emplace(block.size, ptr);
   }
 

@@ -35,8 +35,13 @@ void CudaGraph::capture(const std::function<void()>& work) {
   KILN_CHECK(!captured(), "CudaGraph: already captured (create a new graph to capture again)");
   select_cuda_device(device_.index);
   cudaStream_t stream = cuda::stream();
-  cuda_begin_pool(device_.index, pool_);
-  random_->begin();
+  random_->begin();  // throws (and changes nothing) if another capture is active on the device
+  try {
+    cuda_begin_pool(device_.index, pool_);
+  } catch (...) {
+    random_->end();
+    throw;
+  }
   // Thread-local mode: a host synchronisation or other capture-unsafe call made by this thread
   // inside the work invalidates the capture instead of silently running outside the graph.
   cudaError_t err = cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal);
@@ -46,9 +51,11 @@ void CudaGraph::capture(const std::function<void()>& work) {
       work();
     } catch (const std::exception& e) {
       failure = e.what();
+    } catch (...) {
+      failure = "the captured work threw a non-standard exception";
     }
     cudaGraph_t graph = nullptr;
-    err = cudaStreamEndCapture(stream, &graph);
+    err = cudaStreamEndCapture(stream, &graph);  // always ends the capture, even after a failure
     if (failure.empty() && err == cudaSuccess && graph != nullptr) {
       graph_ = graph;
     } else if (graph != nullptr) {
@@ -57,9 +64,11 @@ void CudaGraph::capture(const std::function<void()>& work) {
   }
   random_->end();
   cuda_end_pool(device_.index);
-  if (!failure.empty()) KILN_FAIL("CUDA graph capture failed: ", failure);
-  if (err != cudaSuccess) {
+  if (!failure.empty() || err != cudaSuccess) {
+    // A CUDA call refused during the capture leaves its error pending; clear it so the next
+    // eager launch does not report it.
     cudaGetLastError();
+    if (!failure.empty()) KILN_FAIL("CUDA graph capture failed: ", failure);
     KILN_FAIL("CUDA graph capture failed: ", cudaGetErrorString(err),
               " (the captured work synchronised with the host or called a capture-unsafe CUDA function)");
   }
@@ -73,6 +82,8 @@ void CudaGraph::capture(const std::function<void()>& work) {
   }
   exec_ = exec;
 }
+
+bool CudaGraph::random_seeds_unchanged() const { return random_->seeds_unchanged(); }
 
 void CudaGraph::replay() {
   KILN_CHECK(captured(), "CudaGraph: replay() before capture()");
@@ -90,6 +101,7 @@ CudaGraph::CudaGraph(Device device) : device_(device) {
 CudaGraph::~CudaGraph() = default;
 void CudaGraph::capture(const std::function<void()>&) { KILN_FAIL("kiln was built without CUDA support"); }
 void CudaGraph::replay() { KILN_FAIL("kiln was built without CUDA support"); }
+bool CudaGraph::random_seeds_unchanged() const { return true; }
 
 #endif
 

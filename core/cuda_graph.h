@@ -38,6 +38,9 @@ class CudaGraph {
   // Queues one run of the captured work on kiln's stream (no host synchronisation).
   void replay();
   bool captured() const { return exec_ != nullptr; }
+  // False once a generator the work draws from was reseeded: seeds are kernel arguments, frozen
+  // at capture, so the graph must be captured again.
+  bool random_seeds_unchanged() const;
   Device device() const { return device_; }
 
  private:

@@ -48,7 +48,7 @@ PhiloxOffset RandomCapture::reserve(Generator& gen) {
   if (it == entries_.end()) {
     KILN_CHECK(entries_.size() < static_cast<size_t>(kMaxGenerators), "a captured step may use at most ",
                kMaxGenerators, " random generators");
-    entries_.push_back({&gen, 0});
+    entries_.push_back({&gen, 0, gen.seed()});
     it = entries_.end() - 1;
     // On the CPU the op runs now, so its cell must hold the generator's offset now.
     if (device_.is_cpu()) *cell(entries_.size() - 1) = gen.offset();
@@ -75,6 +75,12 @@ uint64_t RandomCapture::draws_per_replay(const Generator& gen) const {
   for (const Entry& e : entries_)
     if (e.generator == &gen) return e.draws;
   return 0;
+}
+
+bool RandomCapture::seeds_unchanged() const {
+  for (const Entry& e : entries_)
+    if (e.generator->seed() != e.seed) return false;
+  return true;
 }
 
 RandomCapture* RandomCapture::active(Device device) {

@@ -45,6 +45,9 @@ class RandomCapture {
   Device device() const { return device_; }
   // How many offsets one replay takes from `gen` (0 when the step does not use it).
   uint64_t draws_per_replay(const Generator& gen) const;
+  // Whether every generator the capture drew from still has the seed it had then (seeds are
+  // passed to kernels by value, so a reseeded generator needs a new capture).
+  bool seeds_unchanged() const;
 
   // The active capture on `device`, or null.
   static RandomCapture* active(Device device);
@@ -60,6 +63,7 @@ class RandomCapture {
   struct Entry {
     Generator* generator;
     uint64_t draws;
+    uint64_t seed;  // at capture
   };
   Device device_;
   Tensor cells_;  // uint64 [kMaxGenerators] as int64 storage, on device_

@@ -15,10 +15,12 @@ bool TrainStepGraph::supports(const TrainOptions& options) {
 
 void TrainStepGraph::start_epoch(Device device) {
   if (!loss_sum_.defined() || loss_sum_.device() != device) {
+    const int64_t replays = replays_;
+    *this = TrainStepGraph();  // the old graph wrote the old sums and inputs: start afresh
+    replays_ = replays;
     // Allocated outside any capture, so they are ordinary tensors that the graph writes.
     loss_sum_ = Tensor::zeros({}, DType::Float64, device);
     correct_ = Tensor::zeros({}, DType::Float64, device);
-    graph_.reset();  // the old graph wrote the old sums
   } else {
     loss_sum_.zero_();
     correct_.zero_();
@@ -71,7 +73,15 @@ bool TrainStepGraph::run(Module& model, Optimizer& optimizer, const LossFn& loss
     warmed_up_ = true;
     return false;  // this step runs eagerly: lazy initialisation must not happen during capture
   }
-  if (!graph_ || addresses(optimizer) != captured_addresses_ || optimizer.lr() != captured_lr_) {
+  const bool stale = graph_ && (addresses(optimizer) != captured_addresses_ || optimizer.lr() != captured_lr_ ||
+                                 !graph_->random_seeds_unchanged());
+  if (stale) {
+    // Frozen arguments no longer hold. Run this step eagerly (it also rebuilds what the
+    // optimizer caches for the new addresses, outside any capture) and capture the next one.
+    graph_.reset();
+    return false;
+  }
+  if (!graph_) {
     if (!inputs_.defined()) {
       inputs_ = Tensor::empty(input_shape_, input_dtype_, batch_device_);
       targets_ = Tensor::empty(target_shape_, target_dtype_, batch_device_);

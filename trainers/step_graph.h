@@ -14,8 +14,11 @@
 // A step is captured only when nothing in it needs the host mid-step: no --skip-nonfinite,
 // --clip-grad or --detect-anomaly (each reads a value on the host), no extra loss that draws
 // its own batches (pseudo-labelling). If capture fails the run says so once and continues
-// eagerly. The graph is recaptured if the parameters or gradients move (Module::to, loading
-// a checkpoint into new tensors) or the learning rate changes.
+// eagerly. The graph is recaptured (after one eager step) if the parameters or gradients move
+// (Module::to, loading a checkpoint into new tensors), the learning rate changes or a
+// generator the step draws from is reseeded. Host-side values that the step's closures
+// compute (a counter incremented in a target transform) would be frozen too: such state must
+// live in device tensors.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +40,8 @@ using LossFn = std::function<Tensor(const Tensor& output, const Tensor& targets)
 class TrainStepGraph {
  public:
   TrainStepGraph() = default;
+  TrainStepGraph(TrainStepGraph&&) = default;
+  TrainStepGraph& operator=(TrainStepGraph&&) = default;
 
   // Whether a step with these options can be captured at all.
   static bool supports(const TrainOptions& options);

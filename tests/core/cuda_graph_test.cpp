@@ -79,6 +79,21 @@ TEST(CudaGraph, GraphMemoryIsNotHandedToEagerCode) {
   }
   graph.replay();
   EXPECT_EQ(out.to(Device::cpu()).to_vector<float>(), std::vector<float>(256 * 256, 4.0f));
+
+  // A tensor made before the capture, written by the captured work and dropped inside it: its
+  // block stays with the graph too.
+  Tensor before = Tensor::empty({128, 128}, DType::Float32, Device::cuda());
+  before.fill_(0.0);
+  void* written = before.raw_data();
+  CudaGraph second(Device::cuda());
+  second.capture([&] {
+    before.fill_(2.0);
+    before = Tensor();
+  });
+  for (int i = 0; i < 8; ++i) {
+    const Tensor eager = Tensor::empty({128, 128}, DType::Float32, Device::cuda());
+    EXPECT_NE(eager.raw_data(), written);
+  }
 }
 
 TEST(CudaGraph, HostSynchronisationInsideTheCaptureIsAClearError) {

@@ -103,6 +103,10 @@ TEST(RandomCapture, GeneratorsHaveTheirOwnCellsAndCounts) {
   const PhiloxOffset eager = g1.reserve(Device::cpu());
   EXPECT_EQ(eager.base, nullptr);
   EXPECT_EQ(eager.value, 14u);
+  // Seeds are frozen kernel arguments: reseeding a generator the capture used makes it stale.
+  EXPECT_TRUE(capture.seeds_unchanged());
+  g2.manual_seed(3);
+  EXPECT_FALSE(capture.seeds_unchanged());
 }
 
 TEST(RandomCapture, DisturbLabelInACaptureMatchesTheEagerStream) {

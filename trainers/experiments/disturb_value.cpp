@@ -163,8 +163,10 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
 
     // How many targets the noise really changed, counted on the device: in float32 most of a
     // 1e-8 noise is lost to rounding (a target near 0.5 changes only when |noise| > 3e-8).
+    // Both counts stay on the device: a captured training step (trainers/step_graph.h) runs
+    // this transform's kernels on every replay but its host code only once.
     Tensor unchanged = Tensor::zeros({}, DType::Float64, ctx.device);
-    int64_t seen = 0;
+    Tensor seen = Tensor::zeros({}, DType::Float64, ctx.device);
     FitConfig c;
     c.name = name;
     c.epochs = o.common.epochs;
@@ -175,8 +177,9 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
       c.train.target_transform = [&](const Tensor& y) {
         const Tensor noisy = disturb_value(y, o.alpha, sigma, noise_gen, ctx.source_protocol);
         NoGradGuard no_grad;
-        add_(unchanged, sum(eq(noisy.to(DType::Float64), y.to(DType::Float64))));
-        seen += y.numel();
+        const Tensor same = eq(noisy.to(DType::Float64), y.to(DType::Float64));
+        add_(unchanged, sum(same));
+        add_(seen, sum(Tensor::ones(same.shape(), DType::Float64, same.device())));
         return noisy;
       };
     }
@@ -186,7 +189,8 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
     RunOutcome r;
     r.fit = fit(model, *opt, train, nullptr, mse, ctx, c);
     r.test_rmse = test_rmse(model, data);
-    if (seen > 0) r.changed_fraction = 1.0 - unchanged.item<double>() / static_cast<double>(seen);
+    const double seen_count = seen.item<double>();
+    if (seen_count > 0) r.changed_fraction = 1.0 - unchanged.item<double>() / seen_count;
     return r;
   };
   const RunOutcome clean = train_one("clean", false);
