@@ -159,8 +159,9 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     unsaved = false;
   };
 
-  // Kept across epochs: the captured step is replayed for the whole run.
-  TrainStepGraph step_graph;
+  // Kept across epochs: the captured steps are replayed for the whole run.
+  StepGraph train_graph, val_graph;
+  StepGraph* val_graph_or_null = c.train.cuda_graph ? &val_graph : nullptr;
   for (int64_t epoch = first_epoch; epoch <= c.epochs; ++epoch) {
     if (interrupted()) {
       // Between epochs the model is consistent: keep the work done so far.
@@ -169,10 +170,10 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     }
     if (c.before_epoch) c.before_epoch(epoch);
     TrainOptions options = c.train;
-    if (options.cuda_graph) options.step_graph = &step_graph;
+    if (options.cuda_graph) options.step_graph = &train_graph;
     if (c.select_every_step) {
       options.after_step = [&, epoch](int64_t step) {
-        const EpochStats v = evaluate(model, *val, loss);
+        const EpochStats v = evaluate(model, *val, loss, nullptr, val_graph_or_null);
         if (selector.update(epoch, v.loss, v.accuracy).select) {
           model.save(result.best_path);
           ++result.step_selections;
@@ -197,7 +198,7 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     r.train_accuracy = tr.accuracy;
     r.seconds = tr.seconds;
     if (val) {
-      const EpochStats v = evaluate(model, *val, loss);
+      const EpochStats v = evaluate(model, *val, loss, nullptr, val_graph_or_null);
       r.val_loss = v.loss;
       r.val_accuracy = v.accuracy;
       r.seconds += v.seconds;

@@ -31,6 +31,32 @@ struct Accumulator {
   }
 };
 
+// What a captured training step bakes in: where parameters and gradients live, and the
+// learning rate (a kernel argument of the update).
+std::vector<uint64_t> train_frozen(const Optimizer& optimizer) {
+  std::vector<uint64_t> v{frozen_value(optimizer.lr())};
+  for (const Tensor& p : optimizer.params()) {
+    v.push_back(frozen_value(p.raw_data()));
+    v.push_back(frozen_value(p.grad().defined() ? p.grad().raw_data() : nullptr));
+  }
+  return v;
+}
+
+// What a captured evaluation step bakes in: where parameters and buffers (running statistics) live.
+std::vector<uint64_t> eval_frozen(const Module& model) {
+  std::vector<uint64_t> v;
+  for (const Tensor& p : model.parameters()) v.push_back(frozen_value(p.raw_data()));
+  for (const auto& [name, b] : model.named_buffers()) v.push_back(frozen_value(b.raw_data()));
+  return v;
+}
+
+// Makes `acc` add into the graph's device sums, so eager and replayed steps share them.
+void share_sums(Accumulator& acc, StepGraph& graph) {
+  graph.start_pass(acc.loss_sum.device());
+  acc.loss_sum = graph.loss_sum();
+  acc.correct = graph.correct();
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -47,6 +73,10 @@ void add_batch_metrics(Tensor& loss_sum, Tensor& correct, const Tensor& loss, co
   }
 }
 
+bool can_capture_train_step(const TrainOptions& options) {
+  return !options.skip_nonfinite && options.clip_grad_norm <= 0 && !options.extra_loss && !detect_anomaly();
+}
+
 EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, const LossFn& loss_fn,
                        ProgressBar& progress, const std::string& label, const TrainOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -55,20 +85,25 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
   const bool classification = loader.dataset().is_classification();
   progress.start(label, loader.num_batches());
   loader.start_epoch();
-  TrainStepGraph* graph = options.step_graph && TrainStepGraph::supports(options) ? options.step_graph : nullptr;
-  if (graph) {
-    // Replayed and eager steps add to the same device sums, in step order, so the epoch's
-    // loss is bit-identical to an all-eager epoch.
-    graph->start_epoch(acc.loss_sum.device());
-    acc.loss_sum = graph->loss_sum();
-    acc.correct = graph->correct();
-  }
+  StepGraph* graph = options.step_graph && can_capture_train_step(options) ? options.step_graph : nullptr;
+  // Replayed and eager steps add to the same device sums, in step order, so the epoch's loss
+  // is bit-identical to an all-eager epoch.
+  if (graph) share_sums(acc, *graph);
+  const StepGraph::Body train_step = [&](const Tensor& inputs, const Tensor& targets, Tensor& loss_sum,
+                                         Tensor& correct) {
+    optimizer.zero_grad();
+    const Tensor output = model(inputs);
+    const Tensor loss = loss_fn(output, options.target_transform ? options.target_transform(targets) : targets);
+    add_batch_metrics(loss_sum, correct, loss, output, targets);
+    loss.backward();
+    optimizer.step();
+  };
   // The running mean for the progress bar (read only when it redraws).
   auto running_loss = [&] { return acc.batches ? acc.loss_sum.item<double>() / double(acc.batches) : 0.0; };
   Batch batch;
   int64_t step = 0, skipped = 0;
   while (loader.next(batch)) {
-    if (graph && graph->run(model, optimizer, loss_fn, options, batch)) {
+    if (graph && graph->run(batch, train_frozen(optimizer), train_step)) {
       ++acc.batches;
       acc.samples += batch.size();
       if (options.after_step) options.after_step(step);
@@ -110,16 +145,30 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
   return s;
 }
 
-EpochStats evaluate(Module& model, DataLoader& loader, const LossFn& loss_fn, ConfusionMatrix* confusion) {
+EpochStats evaluate(Module& model, DataLoader& loader, const LossFn& loss_fn, ConfusionMatrix* confusion,
+                    StepGraph* graph) {
   const auto t0 = std::chrono::steady_clock::now();
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
   Accumulator acc(loader.dataset().inputs.device());
   const bool classification = loader.dataset().is_classification();
+  if (confusion || detect_anomaly()) graph = nullptr;  // both read values on the host
+  if (graph) share_sums(acc, *graph);
+  const StepGraph::Body eval_step = [&](const Tensor& inputs, const Tensor& targets, Tensor& loss_sum,
+                                        Tensor& correct) {
+    const Tensor output = model(inputs);
+    add_batch_metrics(loss_sum, correct, loss_fn(output, targets), output, targets);
+  };
+  const std::vector<uint64_t> frozen = graph ? eval_frozen(model) : std::vector<uint64_t>{};
   loader.start_epoch();
   Batch batch;
   while (loader.next(batch)) {
+    if (graph && graph->run(batch, frozen, eval_step)) {
+      ++acc.batches;
+      acc.samples += batch.size();
+      continue;
+    }
     const Tensor output = model(batch.inputs);
     acc.add(loss_fn(output, batch.targets), output, batch.targets);
     if (confusion && classification) confusion->add(batch.targets, argmax(output, 1));

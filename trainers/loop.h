@@ -27,7 +27,7 @@ struct EpochStats {
   double seconds = 0;
 };
 
-class TrainStepGraph;
+class StepGraph;
 
 // loss(model output, targets) -> scalar tensor.
 using LossFn = std::function<Tensor(const Tensor& output, const Tensor& targets)>;
@@ -48,10 +48,16 @@ struct TrainOptions {
   // Called after each optimizer step (per-step evaluation in the tutorial's protocols).
   std::function<void(int64_t step)> after_step;
   // Replay full batches through a captured CUDA graph (trainers/step_graph.h) when the model
-  // is on a GPU and the options allow it. fit() keeps the graph across epochs.
+  // is on a GPU and the options allow it (can_capture_train_step). fit() keeps the graphs
+  // across epochs, for training and for validation.
   bool cuda_graph = false;
-  TrainStepGraph* step_graph = nullptr;  // set by fit() when cuda_graph is on
+  StepGraph* step_graph = nullptr;  // set by fit() when cuda_graph is on
 };
+
+// Whether a training step with these options never needs the host mid-step, so it can be
+// captured: no --skip-nonfinite, --clip-grad or --detect-anomaly (each reads a value on the
+// host), no extra loss (pseudo-labelling draws its own batches on the host).
+bool can_capture_train_step(const TrainOptions& options);
 
 // Adds a batch's loss and (classification) number of correct predictions to device-side
 // sums, without reading anything on the host.
@@ -62,7 +68,10 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
                        ProgressBar& progress, const std::string& label, const TrainOptions& options = {});
 
 // Evaluation mode, no autograd. Adds predictions to `confusion` when given (classification).
-EpochStats evaluate(Module& model, DataLoader& loader, const LossFn& loss, ConfusionMatrix* confusion = nullptr);
+// With `graph` (and no confusion matrix, which reads predictions on the host), full batches
+// replay a captured evaluation step.
+EpochStats evaluate(Module& model, DataLoader& loader, const LossFn& loss, ConfusionMatrix* confusion = nullptr,
+                    StepGraph* graph = nullptr);
 
 // Rescales every gradient so their global L2 norm is at most max_norm; returns the norm
 // before clipping. Throws when the norm is NaN or Inf (a diverged step must not be applied).

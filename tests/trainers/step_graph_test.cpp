@@ -1,7 +1,8 @@
-// The captured training step (trainers/step_graph.h): which options allow capture, and — on a
-// GPU — that epochs replayed through the graph give bit-identical losses, accuracies,
-// parameters and random-stream positions to the same epochs run eagerly, with DisturbLabel and
-// dropout drawing fresh numbers every step and a partial last batch run eagerly.
+// Captured training and evaluation steps (trainers/step_graph.h): which options allow capture,
+// and — on a GPU — that epochs replayed through the graphs give bit-identical losses,
+// accuracies, parameters and random-stream positions to the same epochs run eagerly, with
+// DisturbLabel and dropout drawing fresh numbers every step and a partial last batch run
+// eagerly. On the CPU the same runs check that the graph objects leave eager results alone.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -17,21 +18,21 @@
 namespace kiln {
 namespace {
 
-TEST(TrainStepGraph, OnlyStepsThatNeverReadTheHostAreCaptured) {
+TEST(StepGraph, OnlyTrainingStepsThatNeverReadTheHostAreCaptured) {
   TrainOptions plain;
-  EXPECT_TRUE(TrainStepGraph::supports(plain));
+  EXPECT_TRUE(can_capture_train_step(plain));
   TrainOptions transform;
   transform.target_transform = [](const Tensor& t) { return t; };
-  EXPECT_TRUE(TrainStepGraph::supports(transform));
+  EXPECT_TRUE(can_capture_train_step(transform));
   TrainOptions skip;
   skip.skip_nonfinite = true;
-  EXPECT_FALSE(TrainStepGraph::supports(skip));
+  EXPECT_FALSE(can_capture_train_step(skip));
   TrainOptions clip;
   clip.clip_grad_norm = 1.0;
-  EXPECT_FALSE(TrainStepGraph::supports(clip));
+  EXPECT_FALSE(can_capture_train_step(clip));
   TrainOptions extra;
   extra.extra_loss = [](Module&, int64_t) { return Tensor(); };
-  EXPECT_FALSE(TrainStepGraph::supports(extra));
+  EXPECT_FALSE(can_capture_train_step(extra));
 }
 
 // 100 samples of 20 features in 5 classes; batch 16: six full batches and one of 4.
@@ -58,7 +59,8 @@ struct Run {
     loader = std::make_unique<DataLoader>(data, 16);
   }
 
-  std::vector<EpochStats> train(int epochs, TrainStepGraph* graph) {
+  // Each epoch: training, then evaluation on the training data (eval mode: dropout off).
+  std::vector<EpochStats> train(int epochs, StepGraph* graph, StepGraph* eval_graph) {
     TrainOptions o;
     o.target_transform = [this](const Tensor& y) { return disturb_label(y, 5, 20.0, noise); };
     o.cuda_graph = graph != nullptr;
@@ -66,7 +68,10 @@ struct Run {
     ProgressBar quiet(true);
     const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
     std::vector<EpochStats> stats;
-    for (int e = 0; e < epochs; ++e) stats.push_back(train_epoch(*model, *loader, *opt, ce, quiet, "t", o));
+    for (int e = 0; e < epochs; ++e) {
+      stats.push_back(train_epoch(*model, *loader, *opt, ce, quiet, "t", o));
+      stats.push_back(evaluate(*model, *loader, ce, nullptr, eval_graph));
+    }
     return stats;
   }
 };
@@ -74,20 +79,22 @@ struct Run {
 void expect_identical_runs(Device device, bool expect_replays) {
   manual_seed(5);
   Run eager(device);
-  const std::vector<EpochStats> a = eager.train(3, nullptr);
+  const std::vector<EpochStats> a = eager.train(3, nullptr, nullptr);
   const uint64_t dropout_offset = default_generator().offset();
 
   manual_seed(5);
   Run graphed(device);
-  TrainStepGraph graph;
-  const std::vector<EpochStats> b = graphed.train(3, &graph);
+  StepGraph graph, eval_graph;
+  const std::vector<EpochStats> b = graphed.train(3, &graph, &eval_graph);
   EXPECT_EQ(default_generator().offset(), dropout_offset);
   EXPECT_EQ(graphed.noise.offset(), eager.noise.offset());
   // Epoch 1: batch 0 warms up, batches 1-5 replay; epochs 2-3: all six full batches replay.
+  // Likewise for evaluation.
   EXPECT_EQ(graph.replays(), expect_replays ? 17 : 0);
+  EXPECT_EQ(eval_graph.replays(), expect_replays ? 17 : 0);
   for (size_t e = 0; e < a.size(); ++e) {
-    EXPECT_EQ(a[e].loss, b[e].loss) << "epoch " << e;
-    EXPECT_EQ(a[e].accuracy, b[e].accuracy) << "epoch " << e;
+    EXPECT_EQ(a[e].loss, b[e].loss) << "pass " << e;
+    EXPECT_EQ(a[e].accuracy, b[e].accuracy) << "pass " << e;
     EXPECT_EQ(a[e].batches, b[e].batches);
     EXPECT_EQ(a[e].samples, b[e].samples);
   }
@@ -97,9 +104,9 @@ void expect_identical_runs(Device device, bool expect_replays) {
         << pa[i].first;
 }
 
-TEST(TrainStepGraph, CpuEpochsRunEagerlyAndUnchanged) { expect_identical_runs(Device::cpu(), false); }
+TEST(StepGraph, CpuEpochsRunEagerlyAndUnchanged) { expect_identical_runs(Device::cpu(), false); }
 
-TEST(TrainStepGraph, ReplayedEpochsEqualEagerEpochsBitForBit) {
+TEST(StepGraph, ReplayedEpochsEqualEagerEpochsBitForBit) {
   KILN_REQUIRE_CUDA();
   expect_identical_runs(Device::cuda(), true);
 }
