@@ -56,8 +56,7 @@ void add_common_options(CLI::App& cmd, CommonOptions& o, bool image_data) {
   cmd.add_option("--clip-grad", o.clip_grad, "clip gradients to this global L2 norm (0 = off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd.add_flag("--no-graph", o.no_graph,
-               "on CUDA, run every training step eagerly instead of replaying it as one captured CUDA graph");
+  cmd.add_flag("--no-graph", o.no_graph, kNoGraphHelp);
 }
 
 RunContext make_run_context(const CommonOptions& o, const std::string& command) {

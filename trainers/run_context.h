@@ -35,6 +35,10 @@ struct CommonOptions {
   bool no_graph = false;        // run every training step eagerly on CUDA (trainers/step_graph.h)
 };
 
+// Help text of --no-graph (every training command and `reproduce`).
+inline constexpr const char* kNoGraphHelp =
+    "on CUDA, run every training step eagerly instead of replaying it as one captured CUDA graph";
+
 // Adds the shared flags to a subcommand. `image_data` adds --dataset/--data-dir.
 void add_common_options(CLI::App& cmd, CommonOptions& o, bool image_data);
 

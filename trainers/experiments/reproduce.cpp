@@ -41,6 +41,7 @@ void apply_common(CommonOptions& c, const ReproduceOptions& r, const std::string
   c.seed = r.seed;
   c.protocol = r.protocol;
   c.quiet = r.quiet;
+  c.no_graph = r.no_graph;
   c.data_dir = data_dir;
   c.dataset = "auto";
 }
@@ -255,6 +256,7 @@ void add_reproduce_command(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
   cmd->add_option("--only", o->only, "run only these experiments (subcommand names)")->delimiter(',');
   cmd->add_flag("--quiet", o->quiet, "no progress bars");
+  cmd->add_flag("--no-graph", o->no_graph, kNoGraphHelp);
   cmd->callback([o] { run_reproduce(*o); });
 }
 
