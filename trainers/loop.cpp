@@ -31,10 +31,10 @@ struct Accumulator {
   }
 };
 
-// What a captured training step bakes in: where parameters and gradients live, and the
-// learning rate (a kernel argument of the update).
+// What a captured training step bakes in: the optimizer (its state buffers), where parameters
+// and gradients live, and the learning rate (a kernel argument of the update).
 std::vector<uint64_t> train_frozen(const Optimizer& optimizer) {
-  std::vector<uint64_t> v{frozen_value(optimizer.lr())};
+  std::vector<uint64_t> v{frozen_value(&optimizer), frozen_value(optimizer.lr())};
   for (const Tensor& p : optimizer.params()) {
     v.push_back(frozen_value(p.raw_data()));
     v.push_back(frozen_value(p.grad().defined() ? p.grad().raw_data() : nullptr));

@@ -49,7 +49,9 @@ struct TrainOptions {
   std::function<void(int64_t step)> after_step;
   // Replay full batches through a captured CUDA graph (trainers/step_graph.h) when the model
   // is on a GPU and the options allow it (can_capture_train_step). fit() keeps the graphs
-  // across epochs, for training and for validation.
+  // across epochs, for training and for validation; validation is graphed even when training
+  // cannot be, since evaluation never reads the host mid-step. A StepGraph belongs to one
+  // model, optimizer, loss and transform: it must not outlive them.
   bool cuda_graph = false;
   StepGraph* step_graph = nullptr;  // set by fit() when cuda_graph is on
 };

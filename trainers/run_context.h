@@ -32,12 +32,12 @@ struct CommonOptions {
   bool detect_anomaly = false;
   double clip_grad = 0.0;
   bool skip_nonfinite = false;  // skip (and count) steps whose loss is NaN/Inf instead of stopping
-  bool no_graph = false;        // run every training step eagerly on CUDA (trainers/step_graph.h)
+  bool no_graph = false;        // run every training and validation step eagerly on CUDA (trainers/step_graph.h)
 };
 
 // Help text of --no-graph (every training command and `reproduce`).
 inline constexpr const char* kNoGraphHelp =
-    "on CUDA, run every training step eagerly instead of replaying it as one captured CUDA graph";
+    "on CUDA, run every training and validation step eagerly instead of replaying it as one captured CUDA graph";
 
 // Adds the shared flags to a subcommand. `image_data` adds --dataset/--data-dir.
 void add_common_options(CLI::App& cmd, CommonOptions& o, bool image_data);

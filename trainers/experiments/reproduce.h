@@ -24,7 +24,7 @@ struct ReproduceOptions {
   uint64_t seed = 0;
   std::vector<std::string> only;  // run only these experiments (names as subcommands)
   bool quiet = false;
-  bool no_graph = false;  // run every step eagerly on CUDA
+  bool no_graph = false;  // run every training and validation step eagerly on CUDA
 };
 
 // Runs the experiments and writes <out>/REPORT.md; returns the rows.
