@@ -13,6 +13,10 @@
 namespace kiln {
 namespace {
 
+using testing::error_of;
+using testing::mentions;
+using testing::write_bytes;
+
 const std::vector<std::string> kClasses = {"airplane", "automobile", "bird",  "cat",  "deer",
                                            "dog",      "frog",       "horse", "ship", "truck"};
 
@@ -31,26 +35,6 @@ std::vector<uint8_t> records(int64_t first, int64_t n) {
         for (int64_t x = 0; x < 32; ++x) out.push_back(pixel(i, c, y, x));
   }
   return out;
-}
-
-void write(const std::string& path, const std::vector<uint8_t>& bytes) {
-  write_file_atomic(path, bytes.data(), bytes.size());
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-::testing::AssertionResult mentions(const std::string& message, const std::vector<std::string>& parts) {
-  for (const std::string& p : parts)
-    if (message.find(p) == std::string::npos)
-      return ::testing::AssertionFailure() << "'" << message << "' does not mention '" << p << "'";
-  return ::testing::AssertionSuccess();
 }
 
 // Samples 0..n-1 must be records 0..n-1, pixel for pixel.
@@ -75,7 +59,7 @@ TEST(Cifar10, DecodesRecordsToPlanarImages) {
   const auto bytes = records(0, 4);
   expect_samples(parse_cifar10_batch(bytes.data(), bytes.size(), "mem"), 4);
   testing::TempDir dir;
-  write(dir.file("b.bin"), bytes);
+  write_bytes(dir.file("b.bin"), bytes);
   expect_samples(read_cifar10_batch(dir.file("b.bin")), 4);
 }
 
@@ -84,10 +68,10 @@ TEST(Cifar10, LoadsTrainingBatchesInOrderAndTheTestBatch) {
   const int64_t sizes[5] = {2, 3, 1, 2, 4};
   int64_t first = 0;
   for (int b = 0; b < 5; ++b) {
-    write(dir.file("data_batch_" + std::to_string(b + 1) + ".bin"), records(first, sizes[b]));
+    write_bytes(dir.file("data_batch_" + std::to_string(b + 1) + ".bin"), records(first, sizes[b]));
     first += sizes[b];
   }
-  write(dir.file("test_batch.bin"), records(0, 3));
+  write_bytes(dir.file("test_batch.bin"), records(0, 3));
   expect_samples(load_cifar10(dir.path(), true), first);
   expect_samples(load_cifar10(dir.path(), false), 3);
 }
@@ -97,17 +81,17 @@ TEST(Cifar10, BadSizesAndLabelsNameTheFile) {
   const std::string f = dir.file("data_batch_1.bin");
   auto bytes = records(0, 2);
   bytes.resize(bytes.size() + 5);
-  write(f, bytes);
+  write_bytes(f, bytes);
   EXPECT_TRUE(mentions(error_of([&] { read_cifar10_batch(f); }),
                        {f, "6151 bytes is not a non-zero multiple of the 3073-byte CIFAR-10 record"}));
-  write(f, std::vector<uint8_t>(3072));
+  write_bytes(f, std::vector<uint8_t>(3072));
   EXPECT_TRUE(mentions(error_of([&] { read_cifar10_batch(f); }), {f, "3072 bytes"}));
-  write(f, {});
+  write_bytes(f, {});
   EXPECT_TRUE(mentions(error_of([&] { read_cifar10_batch(f); }), {f, "0 bytes is not a non-zero multiple"}));
 
   bytes = records(0, 3);
   bytes[2 * kCifarRecordBytes] = 10;
-  write(f, bytes);
+  write_bytes(f, bytes);
   EXPECT_TRUE(mentions(error_of([&] { read_cifar10_batch(f); }),
                        {f, "record 2 (byte offset 6146) has label 10, expected 0 to 9"}));
   bytes[2 * kCifarRecordBytes] = 255;
@@ -119,7 +103,7 @@ TEST(Cifar10, BadSizesAndLabelsNameTheFile) {
 TEST(Cifar10, MissingOrBadBatchInTheSplitIsNamed) {
   testing::TempDir dir;
   for (int b = 1; b <= 5; ++b)
-    if (b != 4) write(dir.file("data_batch_" + std::to_string(b) + ".bin"), records(0, 1));
+    if (b != 4) write_bytes(dir.file("data_batch_" + std::to_string(b) + ".bin"), records(0, 1));
   EXPECT_TRUE(mentions(error_of([&] { load_cifar10(dir.path(), true); }),
                        {"CIFAR-10 training batch not found", dir.file("data_batch_4.bin")}));
   EXPECT_TRUE(mentions(error_of([&] { load_cifar10(dir.path(), false); }),
@@ -127,7 +111,7 @@ TEST(Cifar10, MissingOrBadBatchInTheSplitIsNamed) {
   // A bad record in a later batch is reported with that batch's name.
   auto bad = records(0, 2);
   bad[kCifarRecordBytes] = 12;
-  write(dir.file("data_batch_4.bin"), bad);
+  write_bytes(dir.file("data_batch_4.bin"), bad);
   EXPECT_TRUE(mentions(error_of([&] { load_cifar10(dir.path(), true); }),
                        {dir.file("data_batch_4.bin"), "record 1", "label 12"}));
   EXPECT_TRUE(mentions(error_of([&] { load_cifar10(dir.file("missing"), false); }),

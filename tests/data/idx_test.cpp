@@ -15,6 +15,10 @@
 namespace kiln {
 namespace {
 
+using testing::error_of;
+using testing::mentions;
+using testing::write_bytes;
+
 const char* kFashionDir = "/usr/share/datasets/fashion-mnist";
 
 std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& payload,
@@ -38,27 +42,6 @@ std::vector<uint8_t> gzip(const std::vector<uint8_t>& data) {
   out.resize(s.total_out);
   deflateEnd(&s);
   return out;
-}
-
-void write(const std::string& path, const std::vector<uint8_t>& bytes) {
-  write_file_atomic(path, bytes.data(), bytes.size());
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-// The error message must contain every one of `parts`.
-::testing::AssertionResult mentions(const std::string& message, const std::vector<std::string>& parts) {
-  for (const std::string& p : parts)
-    if (message.find(p) == std::string::npos)
-      return ::testing::AssertionFailure() << "'" << message << "' does not mention '" << p << "'";
-  return ::testing::AssertionSuccess();
 }
 
 uint8_t pixel(int64_t i, int64_t y, int64_t x) { return static_cast<uint8_t>((i * 37 + y * 5 + x * 3 + 1) % 256); }
@@ -110,14 +93,14 @@ TEST(Idx, ParsesEveryDimensionCount) {
 
 TEST(Idx, LoadsRawAndGzipPairsWithExactValues) {
   testing::TempDir dir;
-  write(dir.file("images"), images_idx(6, 3, 4));
-  write(dir.file("labels.gz"), gzip(labels_idx(6)));
+  write_bytes(dir.file("images"), images_idx(6, 3, 4));
+  write_bytes(dir.file("labels.gz"), gzip(labels_idx(6)));
   const Dataset d = load_idx_dataset(dir.file("images"), dir.file("labels.gz"));
   expect_samples(d, 6, 3, 4);
   EXPECT_EQ(d.class_names, (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
 
   // Gzip is recognised by its magic bytes too, without the .gz suffix.
-  write(dir.file("images-gz-content"), gzip(images_idx(6, 3, 4)));
+  write_bytes(dir.file("images-gz-content"), gzip(images_idx(6, 3, 4)));
   expect_samples(load_idx_dataset(dir.file("images-gz-content"), dir.file("labels.gz")), 6, 3, 4);
 
   // Concatenated gzip members (`cat a.gz b.gz`) decompress to the concatenation.
@@ -125,17 +108,17 @@ TEST(Idx, LoadsRawAndGzipPairsWithExactValues) {
   auto split = gzip(std::vector<uint8_t>(whole.begin(), whole.begin() + 30));
   const auto tail = gzip(std::vector<uint8_t>(whole.begin() + 30, whole.end()));
   split.insert(split.end(), tail.begin(), tail.end());
-  write(dir.file("two-members.gz"), split);
+  write_bytes(dir.file("two-members.gz"), split);
   EXPECT_EQ(read_idx(dir.file("two-members.gz")).to_vector<uint8_t>(),
             std::vector<uint8_t>(whole.begin() + 16, whole.end()));
 }
 
 TEST(Idx, FindsTheStandardFileNames) {
   testing::TempDir dir;
-  write(dir.file("train-images-idx3-ubyte.gz"), gzip(images_idx(5, 2, 3)));
-  write(dir.file("train-labels-idx1-ubyte"), labels_idx(5));
-  write(dir.file("t10k-images-idx3-ubyte"), images_idx(3, 2, 3));
-  write(dir.file("t10k-labels-idx1-ubyte.gz"), gzip(labels_idx(3)));
+  write_bytes(dir.file("train-images-idx3-ubyte.gz"), gzip(images_idx(5, 2, 3)));
+  write_bytes(dir.file("train-labels-idx1-ubyte"), labels_idx(5));
+  write_bytes(dir.file("t10k-images-idx3-ubyte"), images_idx(3, 2, 3));
+  write_bytes(dir.file("t10k-labels-idx1-ubyte.gz"), gzip(labels_idx(3)));
   expect_samples(load_mnist(dir.path(), true), 5, 2, 3);
   expect_samples(load_mnist(dir.path(), false), 3, 2, 3);
   const Dataset f = load_fashion_mnist(dir.path(), false);
@@ -143,7 +126,7 @@ TEST(Idx, FindsTheStandardFileNames) {
   EXPECT_EQ(f.class_names, (std::vector<std::string>{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}));
   // The raw file wins when both exist: a broken .gz beside a good raw file is not read.
-  write(dir.file("t10k-images-idx3-ubyte.gz"), {1, 2, 3});
+  write_bytes(dir.file("t10k-images-idx3-ubyte.gz"), {1, 2, 3});
   expect_samples(load_mnist(dir.path(), false), 3, 2, 3);
 }
 
@@ -152,7 +135,7 @@ TEST(Idx, MissingFilesAreListed) {
   const std::string none = error_of([&] { load_mnist(dir.path(), true); });
   EXPECT_TRUE(mentions(none, {"training split not found", dir.file("train-images-idx3-ubyte[.gz]"),
                               dir.file("train-labels-idx1-ubyte[.gz]")}));
-  write(dir.file("t10k-images-idx3-ubyte"), images_idx(3, 2, 3));
+  write_bytes(dir.file("t10k-images-idx3-ubyte"), images_idx(3, 2, 3));
   const std::string labels = error_of([&] { load_fashion_mnist(dir.path(), false); });
   EXPECT_TRUE(mentions(labels, {"test split not found (missing t10k-labels-idx1-ubyte)",
                                 dir.file("t10k-labels-idx1-ubyte[.gz]")}));
@@ -162,7 +145,7 @@ TEST(Idx, MissingFilesAreListed) {
 TEST(Idx, HeaderErrorsNameTheFile) {
   testing::TempDir dir;
   const auto err = [&](const std::vector<uint8_t>& bytes) {
-    write(dir.file("bad.idx"), bytes);
+    write_bytes(dir.file("bad.idx"), bytes);
     return error_of([&] { read_idx(dir.file("bad.idx")); });
   };
   const std::string f = dir.file("bad.idx");
@@ -186,19 +169,19 @@ TEST(Idx, PayloadMustMatchTheDimensionsExactly) {
   const std::string f = dir.file("t.idx");
   auto bytes = images_idx(4, 2, 2);  // 16-byte header + 16 pixels
   bytes.pop_back();
-  write(f, bytes);
+  write_bytes(f, bytes);
   EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }),
                        {f, "truncated IDX data", "[4, 2, 2] need 16 bytes after the 16-byte header, the file has 15"}));
   bytes.push_back(0);
   bytes.push_back(0);
   bytes.push_back(0);
-  write(f, bytes);
+  write_bytes(f, bytes);
   EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }), {f, "2 trailing bytes after the 16 bytes of IDX data"}));
   // A zero dimension with a payload is a mismatch, not an empty file.
-  write(f, idx_bytes({0, 28, 28}, {5}));
+  write_bytes(f, idx_bytes({0, 28, 28}, {5}));
   EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }), {f, "1 trailing bytes"}));
   // The same checks apply after decompression, naming the .gz file.
-  write(f + ".gz", gzip(bytes));
+  write_bytes(f + ".gz", gzip(bytes));
   EXPECT_TRUE(mentions(error_of([&] { read_idx(f + ".gz"); }), {f + ".gz", "2 trailing bytes"}));
 }
 
@@ -210,27 +193,27 @@ TEST(Idx, CorruptAndTruncatedGzipNameTheFile) {
 
   auto corrupt = good;
   for (size_t i = 12; i < 24; ++i) corrupt[i] ^= 0x5A;  // inside the deflate data
-  write(f, corrupt);
+  write_bytes(f, corrupt);
   EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }), {f, "corrupt gzip data"}));
 
   auto bad_crc = good;
   bad_crc[bad_crc.size() - 6] ^= 0xFF;  // the CRC-32 in the trailer
-  write(f, bad_crc);
+  write_bytes(f, bad_crc);
   EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }), {f, "corrupt gzip data", "incorrect data check"}));
 
   // A raw IDX file misnamed .gz is not gzip.
-  write(f, images_idx(2, 2, 2));
+  write_bytes(f, images_idx(2, 2, 2));
   EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }), {f, "corrupt gzip data"}));
 
   for (const size_t keep : {good.size() - 1, good.size() - 8, good.size() / 2, size_t(2)}) {
-    write(f, std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(keep)));
+    write_bytes(f, std::vector<uint8_t>(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(keep)));
     EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }), {f, "truncated gzip data"})) << "kept " << keep;
   }
 
   auto garbage = good;
   garbage.push_back('x');
   garbage.push_back('y');
-  write(f, garbage);
+  write_bytes(f, garbage);
   EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }), {f, "2 unexpected bytes after the end of the gzip stream"}));
 }
 
@@ -255,26 +238,26 @@ TEST(Idx, GunzipStopsAtTheCap) {
 
 TEST(Idx, DatasetChecksLabelsRanksAndCounts) {
   testing::TempDir dir;
-  write(dir.file("images"), images_idx(4, 2, 2));
-  write(dir.file("labels"), idx_bytes({4}, {1, 2, 10, 3}));
+  write_bytes(dir.file("images"), images_idx(4, 2, 2));
+  write_bytes(dir.file("labels"), idx_bytes({4}, {1, 2, 10, 3}));
   EXPECT_TRUE(mentions(error_of([&] { load_idx_dataset(dir.file("images"), dir.file("labels")); }),
                        {dir.file("labels"), "label 10 at index 2", "number of classes (10)"}));
   // With fewer class names the bound is tighter.
-  write(dir.file("labels"), idx_bytes({4}, {0, 1, 2, 1}));
+  write_bytes(dir.file("labels"), idx_bytes({4}, {0, 1, 2, 1}));
   EXPECT_TRUE(mentions(error_of([&] { load_idx_dataset(dir.file("images"), dir.file("labels"), {"a", "b"}); }),
                        {"label 2 at index 2", "number of classes (2)"}));
   const Dataset ok = load_idx_dataset(dir.file("images"), dir.file("labels"), {"a", "b", "c"});
   EXPECT_EQ(ok.targets.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 1}));
   EXPECT_EQ(ok.num_classes(), 3);
 
-  write(dir.file("labels"), idx_bytes({3}, {0, 1, 2}));
+  write_bytes(dir.file("labels"), idx_bytes({3}, {0, 1, 2}));
   EXPECT_TRUE(mentions(error_of([&] { load_idx_dataset(dir.file("images"), dir.file("labels")); }),
                        {dir.file("labels"), "3 labels", "holds 4 images"}));
   EXPECT_TRUE(mentions(error_of([&] { load_idx_dataset(dir.file("labels"), dir.file("labels")); }),
                        {dir.file("labels"), "expected IDX images [N, H, W]", "[3]"}));
   EXPECT_TRUE(mentions(error_of([&] { load_idx_dataset(dir.file("images"), dir.file("images")); }),
                        {dir.file("images"), "expected IDX labels [N]"}));
-  write(dir.file("no-images"), idx_bytes({0, 28, 28}, {}));
+  write_bytes(dir.file("no-images"), idx_bytes({0, 28, 28}, {}));
   EXPECT_TRUE(mentions(error_of([&] { load_idx_dataset(dir.file("no-images"), dir.file("labels")); }),
                        {dir.file("no-images"), "no image data"}));
 }

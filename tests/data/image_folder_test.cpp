@@ -24,23 +24,11 @@
 namespace kiln {
 namespace {
 
+using testing::error_of;
+using testing::mentions;
+using testing::write_bytes;
+
 namespace fs = std::filesystem;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-::testing::AssertionResult mentions(const std::string& message, const std::vector<std::string>& parts) {
-  for (const std::string& p : parts)
-    if (message.find(p) == std::string::npos)
-      return ::testing::AssertionFailure() << "'" << message << "' does not mention '" << p << "'";
-  return ::testing::AssertionSuccess();
-}
 
 void append(void* context, void* data, int size) {
   auto* out = static_cast<std::vector<uint8_t>*>(context);
@@ -54,10 +42,6 @@ std::vector<uint8_t> encode(const std::vector<uint8_t>& pixels, int height, int 
                       : stbi_write_png_to_func(append, &out, width, height, comp, pixels.data(), width * comp);
   EXPECT_NE(ok, 0);
   return out;
-}
-
-void write(const std::string& path, const std::vector<uint8_t>& bytes) {
-  write_file_atomic(path, bytes.data(), bytes.size());
 }
 
 // Planar [3, h, w] test image number k: every sample and channel distinguishable.
@@ -166,7 +150,7 @@ TEST(ImageFolder, ClassesFilesAndLabelsInSortedOrder) {
   // Sample 3: a uniform-colour JPEG, which survives compression almost exactly.
   std::vector<uint8_t> orange;
   for (int i = 0; i < h * w; ++i) orange.insert(orange.end(), {200, 120, 40});
-  write(root + "/dog/y.jpeg", encode(orange, h, w, 3, true));
+  write_bytes(root + "/dog/y.jpeg", encode(orange, h, w, 3, true));
   // Not images: other extensions, a folder named like an image, a file beside the classes.
   std::ofstream(root + "/cat/notes.txt") << "not an image";
   std::ofstream(root + "/cat/c.png.bak") << "not an image";
@@ -250,10 +234,10 @@ TEST(ImageFolder, FolderErrorsNameThePath) {
                        {dir.file("tree/b/bad.png"), "cannot decode image", "unknown image type"}));
   // A real PNG cut short: the header reads, the pixels do not.
   const auto png = encode(std::vector<uint8_t>(16 * 16 * 3, 77), 16, 16, 3, false);
-  write(dir.file("tree/b/bad.png"), std::vector<uint8_t>(png.begin(), png.begin() + png.size() / 2));
+  write_bytes(dir.file("tree/b/bad.png"), std::vector<uint8_t>(png.begin(), png.begin() + png.size() / 2));
   EXPECT_TRUE(mentions(error_of([&] { load_image_folder(dir.file("tree"), 8, 8); }),
                        {dir.file("tree/b/bad.png"), "cannot decode image"}));
-  write(dir.file("tree/b/bad.png"), {});
+  write_bytes(dir.file("tree/b/bad.png"), {});
   EXPECT_TRUE(mentions(error_of([&] { load_image_folder(dir.file("tree"), 8, 8); }),
                        {dir.file("tree/b/bad.png"), "empty image file"}));
   EXPECT_TRUE(mentions(error_of([&] { load_image_folder(dir.file("tree"), 0, 8); }), {"image size 0x8"}));

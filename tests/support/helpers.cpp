@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/error.h"
+#include "core/file_io.h"
 #include "core/generator.h"
 #include "core/ops.h"
 
@@ -92,6 +94,26 @@ std::string source_dir() {
 std::string kiln_binary() {
   const char* env = std::getenv("KILN_BINARY");
   return env ? env : KILN_BINARY;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+::testing::AssertionResult mentions(const std::string& message, const std::vector<std::string>& parts) {
+  for (const std::string& p : parts)
+    if (message.find(p) == std::string::npos)
+      return ::testing::AssertionFailure() << "'" << message << "' does not mention '" << p << "'";
+  return ::testing::AssertionSuccess();
+}
+
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  write_file_atomic(path, bytes.data(), bytes.size());
 }
 
 TempDir::TempDir() {

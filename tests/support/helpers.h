@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,13 @@ Tensor random_uniform(const Shape& shape, uint64_t seed, double lo, double hi, D
 
 // Bitwise equality of two float tensors' contents.
 ::testing::AssertionResult bit_equal(const Tensor& a, const Tensor& b);
+
+// The message of the kiln::Error that `f` throws, or "no error".
+std::string error_of(const std::function<void()>& f);
+// Whether `message` contains every one of `parts` (the failure names the first missing one).
+::testing::AssertionResult mentions(const std::string& message, const std::vector<std::string>& parts);
+// Writes `bytes` to `path` (atomically, like every file kiln writes).
+void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes);
 
 // Where the tests find the repository (fixtures) and the `kiln` program: compiled-in
 // paths, overridable with the environment variables KILN_SOURCE_DIR and KILN_BINARY when the

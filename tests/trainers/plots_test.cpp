@@ -107,15 +107,7 @@ Pixel cell_colour(const Image& img, const PlotArea& a, int row, int col) {
   return {r / n, g / n, b / n};
 }
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 Series make_series(const std::string& name, std::vector<double> x, std::vector<double> y) {
   return Series{name, std::move(x), std::move(y)};
