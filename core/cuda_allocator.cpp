@@ -27,9 +27,9 @@ namespace kiln {
 
 namespace {
 
-constexpr size_t kSmallRounding = 512;         // requests below kLargeThreshold
-constexpr size_t kLargeThreshold = 1 << 20;    // 1 MiB
-constexpr size_t kLargeRounding = 128 << 10;   // 128 KiB
+constexpr size_t kSmallRounding = 512;        // requests below kLargeThreshold
+constexpr size_t kLargeThreshold = 1 << 20;   // 1 MiB
+constexpr size_t kLargeRounding = 128 << 10;  // 128 KiB
 
 size_t round_size(size_t nbytes) {
   if (nbytes == 0) nbytes = 1;
@@ -81,8 +81,8 @@ class CachingAllocator final : public Allocator {
     if (err != cudaSuccess) {
       cudaGetLastError();
       KILN_FAIL("CUDA out of memory: could not allocate ", size, " bytes on cuda:", device_, " (",
-                stats_.allocated_bytes, " bytes in use by kiln, ", stats_.reserved_bytes, " reserved): ",
-                cudaGetErrorString(err));
+                stats_.allocated_bytes, " bytes in use by kiln, ", stats_.reserved_bytes,
+                " reserved): ", cudaGetErrorString(err));
     }
     in_use_[p] = {size, active_pool_};
     stats_.reserved_bytes += size;
@@ -164,8 +164,8 @@ class CachingAllocator final : public Allocator {
   };
   int device_;
   std::mutex mutex_;
-  FreeList free_;                            // the general cache (what empty_cache returns)
-  std::map<MemoryPoolId, FreeList> pools_;   // live graph pools and their free blocks
+  FreeList free_;                           // the general cache (what empty_cache returns)
+  std::map<MemoryPoolId, FreeList> pools_;  // live graph pools and their free blocks
   MemoryPoolId active_pool_ = 0, next_pool_id_ = 1;
   std::unordered_map<void*, Block> in_use_;
   AllocatorStats stats_;
@@ -177,8 +177,8 @@ CachingAllocator& caching_allocator(int index) {
   // allocator must still accept them (and must not call into a torn-down driver).
   static auto* allocators = new std::vector<std::unique_ptr<CachingAllocator>>();
   std::lock_guard<std::mutex> lock(mutex);
-  KILN_CHECK(index >= 0 && index < std::max(cuda_device_count(), 0) , "cuda:", index,
-             " is not available (", cuda_device_count(), " CUDA device(s) found)");
+  KILN_CHECK(index >= 0 && index < std::max(cuda_device_count(), 0), "cuda:", index, " is not available (",
+             cuda_device_count(), " CUDA device(s) found)");
   if (allocators->empty()) allocators->resize(cuda_device_count());
   auto& slot = (*allocators)[index];
   if (!slot) slot = std::make_unique<CachingAllocator>(index);

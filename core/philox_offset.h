@@ -14,7 +14,7 @@
 namespace kiln {
 
 struct PhiloxOffset {
-  uint64_t value = 0;             // absolute (eager) or relative to *base (captured)
+  uint64_t value = 0;              // absolute (eager) or relative to *base (captured)
   const uint64_t* base = nullptr;  // the generator's offset cell, on the kernel's device; null when eager
 
   // Read inside the kernel, so a replay sees the cell's value at the time it runs.

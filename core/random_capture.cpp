@@ -31,7 +31,8 @@ RandomCapture::~RandomCapture() {
 
 void RandomCapture::begin() {
   KILN_CHECK(!capturing_, "RandomCapture: begin() while already capturing on ", device_.str());
-  KILN_CHECK(active(device_) == nullptr, "RandomCapture: another capture is already active on ", device_.str());
+  KILN_CHECK(active(device_) == nullptr, "RandomCapture: another capture is already active on ",
+             device_.str());
   entries_.clear();
   capturing_ = true;
   active_captures()[device_.str()] = this;
@@ -44,7 +45,8 @@ void RandomCapture::end() {
 }
 
 PhiloxOffset RandomCapture::reserve(Generator& gen) {
-  auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.generator == &gen; });
+  auto it =
+      std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.generator == &gen; });
   if (it == entries_.end()) {
     KILN_CHECK(entries_.size() < static_cast<size_t>(kMaxGenerators), "a captured step may use at most ",
                kMaxGenerators, " random generators");

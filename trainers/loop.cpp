@@ -18,7 +18,8 @@ struct Accumulator {
   int64_t batches = 0, samples = 0;
 
   explicit Accumulator(Device device)
-      : loss_sum(Tensor::zeros({}, DType::Float64, device)), correct(Tensor::zeros({}, DType::Float64, device)) {}
+      : loss_sum(Tensor::zeros({}, DType::Float64, device)),
+        correct(Tensor::zeros({}, DType::Float64, device)) {}
 
   void add(const Tensor& loss, const Tensor& output, const Tensor& targets) {
     add_batch_metrics(loss_sum, correct, loss, output, targets);
@@ -93,7 +94,8 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
                                          Tensor& correct) {
     optimizer.zero_grad();
     const Tensor output = model(inputs);
-    const Tensor loss = loss_fn(output, options.target_transform ? options.target_transform(targets) : targets);
+    const Tensor loss =
+        loss_fn(output, options.target_transform ? options.target_transform(targets) : targets);
     add_batch_metrics(loss_sum, correct, loss, output, targets);
     loss.backward();
     optimizer.step();

@@ -72,8 +72,8 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
 // Evaluation mode, no autograd. Adds predictions to `confusion` when given (classification).
 // With `graph` (and no confusion matrix, which reads predictions on the host), full batches
 // replay a captured evaluation step.
-EpochStats evaluate(Module& model, DataLoader& loader, const LossFn& loss, ConfusionMatrix* confusion = nullptr,
-                    StepGraph* graph = nullptr);
+EpochStats evaluate(Module& model, DataLoader& loader, const LossFn& loss,
+                    ConfusionMatrix* confusion = nullptr, StepGraph* graph = nullptr);
 
 // Rescales every gradient so their global L2 norm is at most max_norm; returns the norm
 // before clipping. Throws when the norm is NaN or Inf (a diverged step must not be applied).

@@ -25,19 +25,19 @@ struct CommonOptions {
   uint64_t seed = 0;
   std::string out;
   std::string protocol = "default";  // or "seed": the tutorial's code as written
-  int64_t limit = 0;       // first N training samples (0 = all)
-  int64_t test_limit = 0;  // first N test samples (0 = all)
+  int64_t limit = 0;                 // first N training samples (0 = all)
+  int64_t test_limit = 0;            // first N test samples (0 = all)
   std::string resume;
   bool quiet = false;
   bool detect_anomaly = false;
   double clip_grad = 0.0;
   bool skip_nonfinite = false;  // skip (and count) steps whose loss is NaN/Inf instead of stopping
-  bool no_graph = false;        // run every training and validation step eagerly on CUDA (trainers/step_graph.h)
+  bool no_graph = false;  // run every training and validation step eagerly on CUDA (trainers/step_graph.h)
 };
 
 // Help text of --no-graph (every training command and `reproduce`).
 inline constexpr const char* kNoGraphHelp =
-    "on CUDA, run every training and validation step eagerly instead of replaying it as one captured CUDA graph";
+    "on CUDA, run every training and validation step eagerly instead of replaying a captured CUDA graph";
 
 // Adds the shared flags to a subcommand. `image_data` adds --dataset/--data-dir.
 void add_common_options(CLI::App& cmd, CommonOptions& o, bool image_data);

@@ -65,7 +65,8 @@ bool StepGraph::run(const Batch& batch, const std::vector<uint64_t>& frozen, con
     } catch (const Error& e) {
       graph_.reset();
       disabled_ = true;
-      std::fprintf(stderr, "note: a step could not be captured as a CUDA graph; running it eagerly (%s)\n", e.what());
+      std::fprintf(stderr, "note: a step could not be captured as a CUDA graph; running it eagerly (%s)\n",
+                   e.what());
       return false;
     }
     frozen_ = frozen;

@@ -36,7 +36,8 @@ class StepGraph {
  public:
   // The work of one step on the static batch: it must add the batch's loss and correct
   // predictions to `loss_sum` and `correct` (trainers/loop.h: add_batch_metrics).
-  using Body = std::function<void(const Tensor& inputs, const Tensor& targets, Tensor& loss_sum, Tensor& correct)>;
+  using Body =
+      std::function<void(const Tensor& inputs, const Tensor& targets, Tensor& loss_sum, Tensor& correct)>;
 
   // Device-side sums for a pass on `device`, zeroed. A pass's eager steps add to these too.
   void start_pass(Device device);

@@ -134,8 +134,12 @@ struct RegressorStep {
 TEST(CudaGraph, CapturedTrainingStepMatchesEagerSteps) {
   KILN_REQUIRE_CUDA();
   const int steps = 6;
-  auto batch = [](int s) { return testing::random_normal({32, 13}, 100 + s, DType::Float32, Device::cuda()); };
-  auto target = [](int s) { return testing::random_uniform({32, 1}, 200 + s, 0.0, 5.0, DType::Float32, Device::cuda()); };
+  auto batch = [](int s) {
+    return testing::random_normal({32, 13}, 100 + s, DType::Float32, Device::cuda());
+  };
+  auto target = [](int s) {
+    return testing::random_uniform({32, 1}, 200 + s, 0.0, 5.0, DType::Float32, Device::cuda());
+  };
 
   Generator init_a(5), init_b(5);
   RegressorStep eager(init_a);
@@ -163,7 +167,8 @@ TEST(CudaGraph, CapturedTrainingStepMatchesEagerSteps) {
   const auto a = eager.model.named_parameters(), b = graphed.model.named_parameters();
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i)
-    EXPECT_EQ(a[i].second.to(Device::cpu()).to_vector<float>(), b[i].second.to(Device::cpu()).to_vector<float>())
+    EXPECT_EQ(a[i].second.to(Device::cpu()).to_vector<float>(),
+              b[i].second.to(Device::cpu()).to_vector<float>())
         << a[i].first;
   EXPECT_EQ(eager.sgd->step_count(), graphed.sgd->step_count());
 }

@@ -12,21 +12,12 @@
 #include "trainers/experiments/batchnorm.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
+#include "tests/support/training_log.h"
 
 namespace kiln {
 namespace {
 
-// A training log as rows; the validation columns hold "nan" (no validation split).
-std::vector<std::vector<double>> log_rows(const std::string& path) {
-  const Table t = read_csv_table(path, /*allow_missing=*/true);
-  EXPECT_EQ(t.columns,
-            (std::vector<std::string>{"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}))
-      << path;
-  std::vector<std::vector<double>> rows;
-  for (int64_t i = 0; i < t.rows(); ++i)
-    rows.emplace_back(t.values.begin() + i * 6, t.values.begin() + (i + 1) * 6);
-  return rows;
-}
+using testing::training_log_rows;
 
 bool is_norm_entry(const std::string& name) {
   return name.find("bn") != std::string::npos || name.find("downsample.1.") != std::string::npos;
@@ -51,7 +42,8 @@ TEST(BatchNormCommand, TrainsBothModelsFromTheSameSeed) {
                         "loss_curves.png", "batchnorm_confusion_matrix.png", "no_batchnorm_confusion_matrix.png"})
     EXPECT_TRUE(std::filesystem::exists(out.file(f))) << f;
   for (const std::string& p : r.plots) EXPECT_TRUE(std::filesystem::exists(out.file(p))) << p;
-  const auto bn_log = log_rows(out.file("batchnorm_log.csv")), plain_log = log_rows(out.file("no_batchnorm_log.csv"));
+  const auto bn_log = training_log_rows(out.file("batchnorm_log.csv"));
+  const auto plain_log = training_log_rows(out.file("no_batchnorm_log.csv"));
   ASSERT_EQ(bn_log.size(), 2u);
   ASSERT_EQ(plain_log.size(), 2u);
   EXPECT_GT(bn_log[1][2], 0.3);  // train accuracy, epoch 2; chance is 0.1

@@ -19,21 +19,12 @@
 #include "trainers/experiments/label_smoothing.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
+#include "tests/support/training_log.h"
 
 namespace kiln {
 namespace {
 
-// A training log as rows; the validation columns hold "nan" (no validation split).
-std::vector<std::vector<double>> log_rows(const std::string& path) {
-  const Table t = read_csv_table(path, /*allow_missing=*/true);
-  EXPECT_EQ(t.columns,
-            (std::vector<std::string>{"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}))
-      << path;
-  std::vector<std::vector<double>> rows;
-  for (int64_t i = 0; i < t.rows(); ++i)
-    rows.emplace_back(t.values.begin() + i * 6, t.values.begin() + (i + 1) * 6);
-  return rows;
-}
+using testing::training_log_rows;
 
 // The number after `label` in `text`, read as a percentage and returned as a fraction.
 double percent_after(const std::string& text, const std::string& label) {
@@ -108,7 +99,8 @@ TEST_F(LabelSmoothingCommand, SmoothingLowersConfidenceFromTheSameStart) {
                         "label_smoothing_confusion_matrix.png"})
     EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
   for (const std::string& p : r.plots) EXPECT_TRUE(std::filesystem::exists(dir + "/" + p)) << p;
-  const auto plain_log = log_rows(dir + "/plain_ce_log.csv"), smooth_log = log_rows(dir + "/label_smoothing_log.csv");
+  const auto plain_log = training_log_rows(dir + "/plain_ce_log.csv");
+  const auto smooth_log = training_log_rows(dir + "/label_smoothing_log.csv");
   ASSERT_EQ(plain_log.size(), 2u);
   ASSERT_EQ(smooth_log.size(), 2u);
 

@@ -100,7 +100,8 @@ void expect_identical_runs(Device device, bool expect_replays) {
   }
   const auto pa = eager.model->named_parameters(), pb = graphed.model->named_parameters();
   for (size_t i = 0; i < pa.size(); ++i)
-    EXPECT_EQ(pa[i].second.to(Device::cpu()).to_vector<float>(), pb[i].second.to(Device::cpu()).to_vector<float>())
+    EXPECT_EQ(pa[i].second.to(Device::cpu()).to_vector<float>(),
+              pb[i].second.to(Device::cpu()).to_vector<float>())
         << pa[i].first;
 }
 

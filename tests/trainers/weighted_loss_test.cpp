@@ -15,21 +15,12 @@
 #include "trainers/experiments/weighted_loss.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
+#include "tests/support/training_log.h"
 
 namespace kiln {
 namespace {
 
-// A training log as rows; the validation columns hold "nan" (no validation split).
-std::vector<std::vector<double>> log_rows(const std::string& path) {
-  const Table t = read_csv_table(path, /*allow_missing=*/true);
-  EXPECT_EQ(t.columns,
-            (std::vector<std::string>{"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}))
-      << path;
-  std::vector<std::vector<double>> rows;
-  for (int64_t i = 0; i < t.rows(); ++i)
-    rows.emplace_back(t.values.begin() + i * 6, t.values.begin() + (i + 1) * 6);
-  return rows;
-}
+using testing::training_log_rows;
 
 // The bracketed list of numbers following `label` in `text`.
 std::vector<double> list_after(const std::string& text, const std::string& label) {
@@ -90,7 +81,8 @@ TEST(WeightedLossCommand, TrainsOnTheTutorialsCountsWithItsWeights) {
                         "loss_curves.png"})
     EXPECT_TRUE(std::filesystem::exists(out.file(f))) << f;
   for (const std::string& p : r.plots) EXPECT_TRUE(std::filesystem::exists(out.file(p))) << p;
-  const auto plain_log = log_rows(out.file("plain_ce_log.csv")), weighted_log = log_rows(out.file("weighted_ce_log.csv"));
+  const auto plain_log = training_log_rows(out.file("plain_ce_log.csv"));
+  const auto weighted_log = training_log_rows(out.file("weighted_ce_log.csv"));
   ASSERT_EQ(plain_log.size(), 2u);
   ASSERT_EQ(weighted_log.size(), 2u);
   EXPECT_NE(plain_log[0][1], weighted_log[0][1]);  // the weights change the loss
