@@ -8,7 +8,6 @@
 // table.
 // Usage: kiln_bench_e2e [--device cuda|cpu] [--quick]
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -90,12 +89,9 @@ void bench_resnet_step(Device dev, int64_t batch, int repeats) {
 
 int main(int argc, char** argv) {
   tune_cpu_runtime(argv);
-  Device dev = cuda_available() ? Device::cuda() : Device::cpu();
-  bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--quick")) quick = true;
-    if (!std::strcmp(argv[i], "--device") && i + 1 < argc) dev = Device::parse(argv[++i]);
-  }
+  const bench::Args args = bench::parse_args(argc, argv);
+  const Device dev = args.device;
+  const bool quick = args.quick;
   const bool gpu = dev.is_cuda();
   const int repeats = gpu ? 50 : (quick ? 3 : 5);
 

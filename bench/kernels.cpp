@@ -4,7 +4,6 @@
 // 64 MB. Prints one JSON object per line (for bench/gpu_check.sh) and a table at the end.
 // Usage: kiln_bench_kernels [--device cuda|cpu] [--quick]
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -47,12 +46,9 @@ struct ConvLayer {
 
 int main(int argc, char** argv) {
   tune_cpu_runtime(argv);
-  Device dev = cuda_available() ? Device::cuda() : Device::cpu();
-  bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--quick")) quick = true;
-    if (!std::strcmp(argv[i], "--device") && i + 1 < argc) dev = Device::parse(argv[++i]);
-  }
+  const bench::Args args = bench::parse_args(argc, argv);
+  const Device dev = args.device;
+  const bool quick = args.quick;
   const bool gpu = dev.is_cuda();
   Generator gen(1);
   NoGradGuard no_grad;

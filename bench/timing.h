@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <vector>
 
@@ -15,6 +16,22 @@
 #endif
 
 namespace kiln::bench {
+
+// The flags every benchmark program takes: [--device cuda|cpu] [--quick]. The device
+// defaults to CUDA when one is available.
+struct Args {
+  Device device = Device::cpu();
+  bool quick = false;
+};
+inline Args parse_args(int argc, char** argv) {
+  Args a;
+  a.device = cuda_available() ? Device::cuda() : Device::cpu();
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) a.quick = true;
+    if (!std::strcmp(argv[i], "--device") && i + 1 < argc) a.device = Device::parse(argv[++i]);
+  }
+  return a;
+}
 
 // Median milliseconds of one call of `fn` on `device`.
 inline double median_ms(Device device, const std::function<void()>& fn, int warmup = 3, int repeats = 20) {
