@@ -2,9 +2,9 @@
 #include "core/cuda_context.h"
 
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <vector>
 
 #include "core/device.h"
 #include "core/error.h"
@@ -25,50 +25,68 @@ int cuda_device_count() {
   return count;
 }
 
-void select_cuda_device(int index) {
-  KILN_CHECK(index >= 0 && index < cuda_device_count(), "cuda:", index, " is not available (", cuda_device_count(),
-             " CUDA device(s) found)");
-  KILN_CUDA_CHECK(cudaSetDevice(index));
-}
-
 namespace cuda {
 namespace {
 
+// The device this host thread queues work on: read from the runtime once per thread, then
+// kept here by select_cuda_device, so the hot path (stream() on every op) asks nothing of
+// the driver. kiln changes devices only through select_cuda_device.
+thread_local int tl_device = -1;
+
+// cuBLAS picks its GEMM algorithm partly by the workspace it can use. Left to itself it takes
+// workspace from a pool that a graph capture cannot allocate from, so a captured GEMM could
+// pick another algorithm (other rounding) than the eager one. A fixed workspace per handle
+// makes both choose alike. 32 MiB is what NVIDIA's cuBLAS documentation recommends for Hopper
+// (4 MiB suffices before it); it is allocated once per device.
+constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
+
 struct PerDevice {
+  std::once_flag init;
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
+  void* cublas_workspace = nullptr;
   int* error_flag = nullptr;
 };
 
-PerDevice& per_device() {
-  static std::mutex mutex;
-  static std::vector<PerDevice> devices;
-  std::lock_guard<std::mutex> lock(mutex);
-  const int dev = current_device();
-  if (devices.empty()) {
+// One slot per device, made once; each slot is initialised on first use by its own once_flag,
+// so steady-state lookups take no lock.
+PerDevice* device_slots() {
+  static const std::unique_ptr<PerDevice[]> slots = [] {
     KILN_CHECK(cuda_device_count() > 0, "no CUDA device is available (kiln was built with CUDA, "
                                         "but the driver reports no GPU)");
-    devices.resize(cuda_device_count());
-  }
-  PerDevice& d = devices.at(dev);
-  if (!d.stream) {
+    return std::make_unique<PerDevice[]>(cuda_device_count());
+  }();
+  return slots.get();
+}
+
+PerDevice& per_device() {
+  const int dev = current_device();
+  PerDevice& d = device_slots()[dev];
+  std::call_once(d.init, [&d] {
     KILN_CUDA_CHECK(cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking));
     KILN_CUBLAS_CHECK(cublasCreate(&d.cublas));
+    // cublasSetStream resets the handle's workspace to the default pool: set the stream first.
     KILN_CUBLAS_CHECK(cublasSetStream(d.cublas, d.stream));
+    KILN_CUDA_CHECK(cudaMalloc(&d.cublas_workspace, kCublasWorkspaceBytes));
+    KILN_CUBLAS_CHECK(cublasSetWorkspace(d.cublas, d.cublas_workspace, kCublasWorkspaceBytes));
     // Full FP32 for matmul, as PyTorch's default (torch.backends.cuda.matmul.allow_tf32 = False).
     KILN_CUBLAS_CHECK(cublasSetMathMode(d.cublas, CUBLAS_DEFAULT_MATH));
     KILN_CUDA_CHECK(cudaMalloc(&d.error_flag, sizeof(int)));
     KILN_CUDA_CHECK(cudaMemsetAsync(d.error_flag, 0, sizeof(int), d.stream));
-  }
+  });
   return d;
 }
 
 }  // namespace
 
 int current_device() {
-  int dev = 0;
-  KILN_CUDA_CHECK(cudaGetDevice(&dev));
-  return dev;
+  if (tl_device < 0) KILN_CUDA_CHECK(cudaGetDevice(&tl_device));
+  return tl_device;
+}
+
+void set_current_device(int index) {
+  KILN_CUDA_CHECK(cudaSetDevice(index));
+  tl_device = index;
 }
 
 cudaStream_t stream() { return per_device().stream; }
@@ -127,4 +145,11 @@ void check_device_errors() {
 }
 
 }  // namespace cuda
+
+void select_cuda_device(int index) {
+  KILN_CHECK(index >= 0 && index < cuda_device_count(), "cuda:", index, " is not available (", cuda_device_count(),
+             " CUDA device(s) found)");
+  cuda::set_current_device(index);
+}
+
 }  // namespace kiln

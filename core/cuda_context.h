@@ -14,7 +14,10 @@ namespace kiln::cuda {
 
 cudaStream_t stream();  // kiln's stream on the current device
 cublasHandle_t cublas_handle();
+// The current device of this host thread, cached per thread (no driver call after the first).
 int current_device();
+// cudaSetDevice and the cache above together; kiln::select_cuda_device is the public entry.
+void set_current_device(int index);
 void synchronize();  // waits for kiln's stream
 
 // True while kiln's stream is being captured into a CUDA graph (no host syncs allowed).

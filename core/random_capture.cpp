@@ -2,7 +2,8 @@
 #include "core/random_capture.h"
 
 #include <algorithm>
-#include <map>
+#include <utility>
+#include <vector>
 
 #include "core/device_dispatch.h"
 #include "core/error.h"
@@ -13,11 +14,23 @@ namespace kiln {
 
 namespace {
 
-// The active capture per device ("cpu", "cuda:0", ...). kiln queues all work from one host
-// thread, so a plain map suffices.
-std::map<std::string, RandomCapture*>& active_captures() {
-  static std::map<std::string, RandomCapture*> captures;
+// The active capture per device. kiln queues all work from one host thread, and a process
+// drives at most a few devices, so a short vector searched by Device (no string built per
+// random op) suffices.
+using ActiveCaptures = std::vector<std::pair<Device, RandomCapture*>>;
+ActiveCaptures& active_captures() {
+  static ActiveCaptures captures;
   return captures;
+}
+
+ActiveCaptures::iterator find_capture(Device device) {
+  auto& captures = active_captures();
+  return std::find_if(captures.begin(), captures.end(), [&](const auto& entry) { return entry.first == device; });
+}
+
+void remove_capture(Device device) {
+  const auto it = find_capture(device);
+  if (it != active_captures().end()) active_captures().erase(it);
 }
 
 }  // namespace
@@ -26,7 +39,7 @@ RandomCapture::RandomCapture(Device device)
     : device_(device), cells_(Tensor::zeros({kMaxGenerators}, DType::Int64, device)) {}
 
 RandomCapture::~RandomCapture() {
-  if (capturing_) active_captures().erase(device_.str());
+  if (capturing_) remove_capture(device_);
 }
 
 void RandomCapture::begin() {
@@ -35,13 +48,13 @@ void RandomCapture::begin() {
              device_.str());
   entries_.clear();
   capturing_ = true;
-  active_captures()[device_.str()] = this;
+  active_captures().emplace_back(device_, this);
 }
 
 void RandomCapture::end() {
   KILN_CHECK(capturing_, "RandomCapture: end() without begin()");
   capturing_ = false;
-  active_captures().erase(device_.str());
+  remove_capture(device_);
 }
 
 PhiloxOffset RandomCapture::reserve(Generator& gen) {
@@ -86,10 +99,9 @@ bool RandomCapture::seeds_unchanged() const {
 }
 
 RandomCapture* RandomCapture::active(Device device) {
-  auto& captures = active_captures();
-  if (captures.empty()) return nullptr;
-  const auto it = captures.find(device.str());
-  return it == captures.end() ? nullptr : it->second;
+  if (active_captures().empty()) return nullptr;
+  const auto it = find_capture(device);
+  return it == active_captures().end() ? nullptr : it->second;
 }
 
 bool RandomCapture::any_active() { return !active_captures().empty(); }

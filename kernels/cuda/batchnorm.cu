@@ -1,51 +1,25 @@
-// CUDA batch normalisation (contract: kernels/batchnorm.h).
+// CUDA batch normalisation (contract: kernels/batchnorm.h; arithmetic: kernels/batchnorm_math.h).
 // Training forward is two launches over a (channel, split) grid: (1) each block reduces its
-// slice of one channel with per-thread Welford accumulators merged by Chan's formula in a
-// fixed tree, writing a partial (count, mean, M2); (2) each block merges its channel's
-// partials in split order (so every block of a channel computes identical statistics),
-// normalises its slice, and block 0 of the channel writes the saved and running statistics.
-// Backward has the same shape with partial sums of dy and dy*xhat. x is read twice forward
-// and twice backward; there are no atomics, so results are deterministic.
+// slice of one channel: per-thread shifted sums in double, turned into (count, mean, M2) and
+// merged by Chan's formula in a fixed tree, writing one partial; (2) each block merges its
+// channel's partials in split order (so every block of a channel computes identical
+// statistics), normalises its slice, and block 0 of the channel writes the saved and running
+// statistics. Backward has the same shape with partial sums of dy and dy*xhat, also in double.
+// Eval mode computes each channel's constants once, then one elementwise pass. x is read twice
+// forward and twice backward; there are no atomics, so results are deterministic.
 #include <cuda_runtime.h>
 
 #include "core/cuda_context.h"
 #include "core/tensor.h"
 #include "kernels/batchnorm.h"
+#include "kernels/batchnorm_math.h"
+#include "kernels/fast_divmod.h"
 
 namespace kiln::kernels::cuda {
 
 namespace {
 
 constexpr int kThreads = 256;
-
-struct Welford {
-  double count;  // double so merged counts stay exact and the merge arithmetic is uniform
-  double mean;
-  double m2;
-};
-
-template <typename A>
-__device__ void chan_merge(A& n_a, A& mean_a, A& m2_a, A n_b, A mean_b, A m2_b) {
-  const A n = n_a + n_b;
-  if (n_b == A(0)) return;
-  if (n_a == A(0)) {
-    n_a = n_b;
-    mean_a = mean_b;
-    m2_a = m2_b;
-    return;
-  }
-  const A delta = mean_b - mean_a;
-  mean_a = mean_a + delta * (n_b / n);
-  m2_a = m2_a + m2_b + delta * delta * (n_a * n_b / n);
-  n_a = n;
-}
-
-// Elements of channel c in the flattened [n, hw] index range [begin, end).
-template <typename T>
-__device__ __forceinline__ const T* channel_element(const T* base, int64_t j, int64_t c, int64_t C, int64_t hw) {
-  const int64_t n = j / hw;
-  return base + (n * C + c) * hw + (j - n * hw);
-}
 
 struct SplitRange {
   int64_t begin, end;
@@ -57,58 +31,77 @@ __device__ SplitRange split_range(int64_t m, int splits, int split) {
   return {b, b + chunk < m ? b + chunk : m};
 }
 
-// Accumulator type: float inputs reduce in float (Welford keeps it accurate), double in double.
+// Element j of channel c in the flattened [n, hw] order: j = n*hw + i. Walking j in a
+// grid-stride loop, the (n, i) pair advances by a constant stride, so it is carried along
+// instead of divided out for every element.
+struct ChannelCursor {
+  int64_t n, i;            // current image, and offset inside the channel's plane of it
+  int64_t step_n, step_i;  // the stride split the same way (step_i < hw)
+  int64_t hw, plane, base;  // plane = C*hw is the distance between images; base = c*hw
+
+  __device__ ChannelCursor(int64_t j, int64_t stride, int64_t hw_, int64_t c, int64_t C)
+      : n(j / hw_), i(j - (j / hw_) * hw_), step_n(stride / hw_), step_i(stride - (stride / hw_) * hw_), hw(hw_),
+        plane(C * hw_), base(c * hw_) {}
+  __device__ int64_t offset() const { return base + n * plane + i; }
+  __device__ void advance() {
+    n += step_n;
+    i += step_i;
+    if (i >= hw) {
+      i -= hw;
+      ++n;
+    }
+  }
+};
+
+// The channel's shift for the shifted sums: its first element, read by every block of it.
+template <typename T>
+__device__ double channel_shift(const T* x, int64_t c, int64_t hw) {
+  return static_cast<double>(x[c * hw]);
+}
+
+template <typename T>
+__global__ void bn_stats_kernel(BatchNormShape s, int splits, const T* x, bn::Moments* partial) {
+  const int64_t c = blockIdx.x / splits;
+  const int split = blockIdx.x % splits;
+  const SplitRange r = split_range(s.n * s.hw, splits, split);
+  const double shift = channel_shift(x, c, s.hw);
+  bn::ShiftedSums sums;
+  int64_t j = r.begin + threadIdx.x;
+  if (j < r.end) {
+    ChannelCursor at(j, blockDim.x, s.hw, c, s.c);
+    for (; j < r.end; j += blockDim.x, at.advance()) sums.add(static_cast<double>(x[at.offset()]), shift);
+  }
+  __shared__ bn::Moments sm[kThreads];
+  sm[threadIdx.x] = sums.moments(shift);
+  __syncthreads();
+  for (int step = kThreads / 2; step > 0; step >>= 1) {
+    if (threadIdx.x < step) bn::merge(sm[threadIdx.x], sm[threadIdx.x + step]);
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) partial[blockIdx.x] = sm[0];
+}
+
+// Merges the `splits` partials of channel c in order (identical in every block).
+__device__ bn::Moments merge_channel(const bn::Moments* partial, int64_t c, int splits) {
+  bn::Moments w;
+  for (int i = 0; i < splits; ++i) bn::merge(w, partial[c * splits + i]);
+  return w;
+}
+
+// Float data is normalised in float (with the mean split in two, batchnorm_math.h); double in
+// double.
 template <typename T> struct AccOf { using type = float; };
 template <> struct AccOf<double> { using type = double; };
 
 template <typename T>
-__global__ void bn_stats_kernel(BatchNormShape s, int splits, const T* x, Welford* partial) {
-  using A = typename AccOf<T>::type;
-  const int64_t c = blockIdx.x / splits;
-  const int split = blockIdx.x % splits;
-  const SplitRange r = split_range(s.n * s.hw, splits, split);
-  A n = 0, mean = 0, m2 = 0;
-  for (int64_t j = r.begin + threadIdx.x; j < r.end; j += blockDim.x) {
-    const A v = static_cast<A>(*channel_element(x, j, c, s.c, s.hw));
-    n += A(1);
-    const A d = v - mean;
-    mean += d / n;
-    m2 += d * (v - mean);
-  }
-  __shared__ A sn[kThreads], smean[kThreads], sm2[kThreads];
-  sn[threadIdx.x] = n;
-  smean[threadIdx.x] = mean;
-  sm2[threadIdx.x] = m2;
-  __syncthreads();
-  for (int step = kThreads / 2; step > 0; step >>= 1) {
-    if (threadIdx.x < step)
-      chan_merge(sn[threadIdx.x], smean[threadIdx.x], sm2[threadIdx.x], sn[threadIdx.x + step],
-                 smean[threadIdx.x + step], sm2[threadIdx.x + step]);
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) partial[blockIdx.x] = Welford{static_cast<double>(sn[0]), static_cast<double>(smean[0]),
-                                                      static_cast<double>(sm2[0])};
-}
-
-// Merges the `splits` partials of channel c in order (identical in every block).
-__device__ Welford merge_channel(const Welford* partial, int64_t c, int splits) {
-  Welford w{0, 0, 0};
-  for (int i = 0; i < splits; ++i) {
-    const Welford& p = partial[c * splits + i];
-    chan_merge(w.count, w.mean, w.m2, p.count, p.mean, p.m2);
-  }
-  return w;
-}
-
-template <typename T>
 __global__ void bn_normalize_kernel(BatchNormShape s, int splits, const T* x, const T* gamma, const T* beta,
-                                    double eps, double momentum, const Welford* partial, T* y, T* save_mean,
+                                    double eps, double momentum, const bn::Moments* partial, T* y, T* save_mean,
                                     T* save_invstd, T* running_mean, T* running_var) {
   const int64_t c = blockIdx.x / splits;
   const int split = blockIdx.x % splits;
   __shared__ double sh_mean, sh_invstd;
   if (threadIdx.x == 0) {
-    const Welford w = merge_channel(partial, c, splits);
+    const bn::Moments w = merge_channel(partial, c, splits);
     const double var = w.m2 / w.count;
     sh_mean = w.mean;
     sh_invstd = 1.0 / sqrt(var + eps);
@@ -125,30 +118,51 @@ __global__ void bn_normalize_kernel(BatchNormShape s, int splits, const T* x, co
   }
   __syncthreads();
   using A = typename AccOf<T>::type;
-  const A g = gamma ? static_cast<A>(gamma[c]) : A(1), b = beta ? static_cast<A>(beta[c]) : A(0);
-  // (x - mean) * scale + b, as the CPU and PyTorch: folding mean into a shift (x*scale +
+  const double g = gamma ? static_cast<double>(gamma[c]) : 1.0;
+  // (x - mean) * scale + b, as the CPU and PyTorch: folding the mean into a shift (x*scale +
   // (b - mean*scale)) would add the rounding of mean*scale to every output, a large error
   // when |mean| / std is large.
-  const A scale = static_cast<A>(sh_invstd) * g;
-  const A mean = static_cast<A>(sh_mean);
+  const A scale = static_cast<A>(sh_invstd * g);
+  const A b = beta ? static_cast<A>(beta[c]) : A(0);
+  const bn::SplitValue<A> mean = bn::split<A>(sh_mean);
   const SplitRange r = split_range(s.n * s.hw, splits, split);
-  for (int64_t j = r.begin + threadIdx.x; j < r.end; j += blockDim.x) {
-    const int64_t n = j / s.hw;
-    const int64_t e = (n * s.c + c) * s.hw + (j - n * s.hw);
-    y[e] = static_cast<T>((static_cast<A>(x[e]) - mean) * scale + b);
+  int64_t j = r.begin + threadIdx.x;
+  if (j >= r.end) return;
+  ChannelCursor at(j, blockDim.x, s.hw, c, s.c);
+  for (; j < r.end; j += blockDim.x, at.advance()) {
+    const int64_t e = at.offset();
+    y[e] = static_cast<T>(bn::normalize<A>(static_cast<A>(x[e]), mean, scale, b));
   }
 }
 
 template <typename T>
-__global__ void bn_eval_kernel(BatchNormShape s, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                               const T* running_var, double eps, T* y) {
-  const int64_t total = s.n * s.c * s.hw;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
-    const int64_t c = (e / s.hw) % s.c;
-    const double invstd = 1.0 / sqrt(static_cast<double>(running_var[c]) + eps);
-    const double g = gamma ? static_cast<double>(gamma[c]) : 1.0, b = beta ? static_cast<double>(beta[c]) : 0.0;
-    y[e] = static_cast<T>((x[e] - static_cast<double>(running_mean[c])) * (g * invstd) + b);
+__global__ void bn_eval_channels_kernel(int64_t channels, const T* gamma, const T* beta, const T* running_mean,
+                                        const T* running_var, double eps,
+                                        bn::EvalChannel<typename AccOf<T>::type>* out) {
+  using A = typename AccOf<T>::type;
+  const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (c >= channels) return;
+  out[c] = bn::eval_channel<A>(static_cast<double>(running_mean[c]), static_cast<double>(running_var[c]),
+                               gamma ? static_cast<double>(gamma[c]) : 1.0, beta ? static_cast<double>(beta[c]) : 0.0,
+                               eps);
+}
+
+// One thread per element; n*C planes of hw elements each. Indices are 32-bit when the tensor
+// allows (the common case), so the channel of an element costs two multiply-shifts.
+template <typename T, typename Index>
+__global__ void bn_eval_kernel(Index total, int64_t hw, int64_t channel_count, FastDivmod div_hw, FastDivmod div_c,
+                               const T* x, const bn::EvalChannel<typename AccOf<T>::type>* channels, T* y) {
+  using A = typename AccOf<T>::type;
+  const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
+  for (Index e = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
+    Index c;
+    if constexpr (sizeof(Index) == 4) {
+      c = div_c.mod(div_hw.div(e));
+    } else {
+      c = (e / hw) % channel_count;  // tensors of 2^31 elements or more
+    }
+    const bn::EvalChannel<A> k = channels[c];
+    y[e] = static_cast<T>(bn::normalize<A>(static_cast<A>(x[e]), k.mean, k.scale, k.shift));
   }
 }
 
@@ -162,17 +176,22 @@ __global__ void bn_backward_sums_kernel(BatchNormShape s, int splits, const T* d
   using A = typename AccOf<T>::type;
   const int64_t c = blockIdx.x / splits;
   const int split = blockIdx.x % splits;
+  // x - mean is exact in float for x near the (float) saved mean, as in the CPU reference;
+  // the sums are accumulated in double like the forward statistics.
   const A mean = static_cast<A>(save_mean[c]), invstd = static_cast<A>(save_invstd[c]);
   const SplitRange r = split_range(s.n * s.hw, splits, split);
-  A sdy = 0, sdyx = 0;
-  for (int64_t j = r.begin + threadIdx.x; j < r.end; j += blockDim.x) {
-    const int64_t n = j / s.hw;
-    const int64_t e = (n * s.c + c) * s.hw + (j - n * s.hw);
-    const A g = static_cast<A>(dy[e]);
-    sdy += g;
-    sdyx += g * (static_cast<A>(x[e]) - mean) * invstd;
+  double sdy = 0, sdyx = 0;
+  int64_t j = r.begin + threadIdx.x;
+  if (j < r.end) {
+    ChannelCursor at(j, blockDim.x, s.hw, c, s.c);
+    for (; j < r.end; j += blockDim.x, at.advance()) {
+      const int64_t e = at.offset();
+      const A g = static_cast<A>(dy[e]);
+      sdy += static_cast<double>(g);
+      sdyx += static_cast<double>(g * ((static_cast<A>(x[e]) - mean) * invstd));
+    }
   }
-  __shared__ A a[kThreads], b[kThreads];
+  __shared__ double a[kThreads], b[kThreads];
   a[threadIdx.x] = sdy;
   b[threadIdx.x] = sdyx;
   __syncthreads();
@@ -183,7 +202,7 @@ __global__ void bn_backward_sums_kernel(BatchNormShape s, int splits, const T* d
     }
     __syncthreads();
   }
-  if (threadIdx.x == 0) partial[blockIdx.x] = DySums{static_cast<double>(a[0]), static_cast<double>(b[0])};
+  if (threadIdx.x == 0) partial[blockIdx.x] = DySums{a[0], b[0]};
 }
 
 template <typename T>
@@ -214,9 +233,11 @@ __global__ void bn_backward_dx_kernel(BatchNormShape s, int splits, const T* dy,
   const A k = static_cast<A>((gamma ? static_cast<double>(gamma[c]) : 1.0) * static_cast<double>(save_invstd[c]) / M);
   const A mdy = static_cast<A>(sh_dy), sdyx = static_cast<A>(sh_dyx), m = static_cast<A>(M);
   const SplitRange r = split_range(s.n * s.hw, splits, split);
-  for (int64_t j = r.begin + threadIdx.x; j < r.end; j += blockDim.x) {
-    const int64_t n = j / s.hw;
-    const int64_t e = (n * s.c + c) * s.hw + (j - n * s.hw);
+  int64_t j = r.begin + threadIdx.x;
+  if (j >= r.end) return;
+  ChannelCursor at(j, blockDim.x, s.hw, c, s.c);
+  for (; j < r.end; j += blockDim.x, at.advance()) {
+    const int64_t e = at.offset();
     const A xhat = (static_cast<A>(x[e]) - mean) * invstd;
     dx[e] = static_cast<T>(k * (m * static_cast<A>(dy[e]) - mdy - xhat * sdyx));
   }
@@ -242,8 +263,8 @@ void batchnorm_forward_train(const BatchNormShape& s, const T* x, const T* gamma
   if (s.c == 0) return;
   const int splits = choose_splits(s);
   const unsigned blocks = static_cast<unsigned>(s.c * splits);
-  Tensor partial = Tensor::empty(Shape{static_cast<int64_t>(blocks * sizeof(Welford))}, DType::UInt8, current());
-  Welford* p = static_cast<Welford*>(partial.raw_data());
+  Tensor partial = Tensor::empty(Shape{static_cast<int64_t>(blocks * sizeof(bn::Moments))}, DType::UInt8, current());
+  bn::Moments* p = static_cast<bn::Moments*>(partial.raw_data());
   bn_stats_kernel<T><<<blocks, kThreads, 0, kiln::cuda::stream()>>>(s, splits, x, p);
   KILN_LAUNCH_CHECK();
   bn_normalize_kernel<T><<<blocks, kThreads, 0, kiln::cuda::stream()>>>(s, splits, x, gamma, beta, eps, momentum, p, y,
@@ -257,8 +278,20 @@ void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma,
                             const T* running_var, double eps, T* y) {
   const int64_t total = s.n * s.c * s.hw;
   if (total == 0) return;
-  bn_eval_kernel<T><<<kiln::cuda::grid_for(total, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      s, x, gamma, beta, running_mean, running_var, eps, y);
+  using Channel = bn::EvalChannel<typename AccOf<T>::type>;
+  Tensor scratch = Tensor::empty(Shape{static_cast<int64_t>(s.c * sizeof(Channel))}, DType::UInt8, current());
+  Channel* channels = static_cast<Channel*>(scratch.raw_data());
+  bn_eval_channels_kernel<T><<<kiln::cuda::grid_for(s.c, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
+      s.c, gamma, beta, running_mean, running_var, eps, channels);
+  KILN_LAUNCH_CHECK();
+  const unsigned grid = kiln::cuda::grid_for(total, kThreads);
+  if (total < FastDivmod::kLimit) {
+    bn_eval_kernel<T, uint32_t><<<grid, kThreads, 0, kiln::cuda::stream()>>>(
+        static_cast<uint32_t>(total), s.hw, s.c, FastDivmod(s.hw), FastDivmod(s.c), x, channels, y);
+  } else {
+    bn_eval_kernel<T, int64_t><<<grid, kThreads, 0, kiln::cuda::stream()>>>(total, s.hw, s.c, FastDivmod(), FastDivmod(),
+                                                                            x, channels, y);
+  }
   KILN_LAUNCH_CHECK();
 }
 

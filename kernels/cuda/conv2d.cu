@@ -4,7 +4,8 @@
 //   forward          M = N*P*Q (output pixels)   N = K (out channels)   K = C*R*S
 //   backward_input   M = N*H*W (input pixels)    N = C                  K = K*R*S
 //   backward_weight  M = K                       N = C*R*S              K = N*P*Q
-// One kernel template runs all three: a 128-thread block computes a 64x64 tile of C in
+// (the operand gathers are in kernels/conv2d_gemm_ops.h). One kernel template runs all three:
+// a 128-thread block computes a 64x64 tile of C in
 // 16-deep K steps, staging A and B tiles through double-buffered shared memory with the next
 // tile's global loads in flight during the current tile's math. The math is either TF32
 // tensor-core MMA (mma.sync m16n8k8, operands rounded to TF32 once when written to shared
@@ -19,112 +20,20 @@
 #include "core/cuda_context.h"
 #include "core/tensor.h"
 #include "kernels/conv2d.h"
+#include "kernels/conv2d_gemm_ops.h"
 
 namespace kiln::kernels::cuda {
 
 namespace {
 
+using conv_gemm::BackwardInputOp;
+using conv_gemm::BackwardWeightOp;
+using conv_gemm::ForwardOp;
+
 constexpr int kBM = 64, kBN = 64, kBK = 16;
 constexpr int kThreads = 128;
 constexpr int kPad = 8;  // row padding that makes the fragment reads bank-conflict free
 constexpr int kLoads = kBM * kBK / kThreads;  // elements of A (and of B) each thread stages per tile
-
-// ---- the three problems -------------------------------------------------------------------
-
-struct Geometry {
-  int64_t n, c, h, w, k, r, s, sh, sw, ph, pw, p, q;
-};
-
-Geometry geometry(const Conv2dShape& sh) {
-  return {sh.n, sh.c, sh.h, sh.w, sh.k, sh.r, sh.s, sh.stride_h, sh.stride_w, sh.pad_h, sh.pad_w, sh.p(), sh.q()};
-}
-
-// Forward: A[m][k] = x at output pixel m = (n, p, q), tap k = (c, r, s); B[k][n] = w[n][k].
-struct ForwardOp {
-  Geometry g;
-  const float* x;
-  const float* w;
-  const float* bias;
-  float* y;
-  int64_t M, N, K;
-  static constexpr bool kAContiguousInM = true;
-
-  __device__ float a(int64_t m, int64_t k) const {
-    const int64_t pq = g.p * g.q;
-    const int64_t nb = m / pq, rem = m - nb * pq, p = rem / g.q, q = rem - p * g.q;
-    const int64_t rs = g.r * g.s;
-    const int64_t c = k / rs, krem = k - c * rs, r = krem / g.s, s = krem - r * g.s;
-    const int64_t ih = p * g.sh - g.ph + r, iw = q * g.sw - g.pw + s;
-    if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) return 0.f;
-    return x[((nb * g.c + c) * g.h + ih) * g.w + iw];
-  }
-  __device__ float b(int64_t k, int64_t n) const { return w[n * K + k]; }
-  __device__ void store(int64_t m, int64_t n, float v) const {
-    const int64_t pq = g.p * g.q;
-    const int64_t nb = m / pq, rem = m - nb * pq;
-    y[(nb * g.k + n) * pq + rem] = v + (bias ? bias[n] : 0.f);
-  }
-};
-
-// Input gradient: A[m][k] = dy at the output pixel that tap k = (ko, r, s) of input pixel
-// m = (n, h, w) came from (0 when no output pixel maps there); B[k][n] = w[ko][n][r][s].
-struct BackwardInputOp {
-  Geometry g;
-  const float* dy;
-  const float* w;
-  float* dx;
-  int64_t M, N, K;
-  static constexpr bool kAContiguousInM = true;
-
-  __device__ float a(int64_t m, int64_t k) const {
-    const int64_t hw = g.h * g.w;
-    const int64_t nb = m / hw, rem = m - nb * hw, ih = rem / g.w, iw = rem - ih * g.w;
-    const int64_t rs = g.r * g.s;
-    const int64_t ko = k / rs, krem = k - ko * rs, r = krem / g.s, s = krem - r * g.s;
-    const int64_t th = ih + g.ph - r, tw = iw + g.pw - s;
-    if (th < 0 || tw < 0 || th % g.sh != 0 || tw % g.sw != 0) return 0.f;
-    const int64_t p = th / g.sh, q = tw / g.sw;
-    if (p >= g.p || q >= g.q) return 0.f;
-    return dy[((nb * g.k + ko) * g.p + p) * g.q + q];
-  }
-  __device__ float b(int64_t k, int64_t n) const {
-    const int64_t rs = g.r * g.s;
-    const int64_t ko = k / rs, krem = k - ko * rs;
-    return w[(ko * g.c + n) * rs + krem];
-  }
-  __device__ void store(int64_t m, int64_t n, float v) const {
-    const int64_t hw = g.h * g.w;
-    const int64_t nb = m / hw, rem = m - nb * hw;
-    dx[(nb * g.c + n) * hw + rem] = v;
-  }
-};
-
-// Weight gradient: A[m][k] = dy[n][m][p][q] for k = (n, p, q); B[k][n] = x at tap n = (c, r, s)
-// of output pixel k.
-struct BackwardWeightOp {
-  Geometry g;
-  const float* x;
-  const float* dy;
-  float* dw;
-  int64_t M, N, K;
-  static constexpr bool kAContiguousInM = false;
-
-  __device__ float a(int64_t m, int64_t k) const {
-    const int64_t pq = g.p * g.q;
-    const int64_t nb = k / pq, rem = k - nb * pq;
-    return dy[(nb * g.k + m) * pq + rem];
-  }
-  __device__ float b(int64_t k, int64_t n) const {
-    const int64_t pq = g.p * g.q;
-    const int64_t nb = k / pq, rem = k - nb * pq, p = rem / g.q, q = rem - p * g.q;
-    const int64_t rs = g.r * g.s;
-    const int64_t c = n / rs, nrem = n - c * rs, r = nrem / g.s, s = nrem - r * g.s;
-    const int64_t ih = p * g.sh - g.ph + r, iw = q * g.sw - g.pw + s;
-    if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) return 0.f;
-    return x[((nb * g.c + c) * g.h + ih) * g.w + iw];
-  }
-  __device__ void store(int64_t m, int64_t n, float v) const { dw[m * N + n] = v; }
-};
 
 // ---- tensor-core helpers --------------------------------------------------------------------
 
@@ -162,18 +71,21 @@ __device__ __forceinline__ void b_slot(int t, int i, int& k, int& n) {
 }
 
 template <class Op, bool kTF32>
-__global__ void __launch_bounds__(kThreads) implicit_gemm_kernel(const Op op, int64_t k_per_split, float* partial) {
+__global__ void __launch_bounds__(kThreads) implicit_gemm_kernel(const Op op, uint32_t k_per_split, float* partial) {
   __shared__ float As[2][kBK][kBM + kPad];
   __shared__ float Bs[2][kBK][kBN + kPad];
+  constexpr bool kAlongM = Op::kAContiguousInM;
 
   const int t = threadIdx.x;
   const int lane = t & 31, warp = t >> 5;
   const int g = lane >> 2, tig = lane & 3;  // groupID, threadID_in_group of the mma layout
   const int wm = (warp >> 1) * 32, wn = (warp & 1) * 32;  // this warp's 32x32 sub-tile
-  const int64_t m0 = static_cast<int64_t>(blockIdx.x) * kBM;
-  const int64_t n0 = static_cast<int64_t>(blockIdx.y) * kBN;
-  const int64_t k_begin = static_cast<int64_t>(blockIdx.z) * k_per_split;
-  const int64_t k_end = min(op.K, k_begin + k_per_split);
+  // M, N, K < 2^31 (checked on the host), so 32-bit indices hold every m, n and k.
+  const uint32_t M = static_cast<uint32_t>(op.M), N = static_cast<uint32_t>(op.N);
+  const uint32_t m0 = blockIdx.x * kBM;
+  const uint32_t n0 = blockIdx.y * kBN;
+  const uint32_t k_begin = blockIdx.z * k_per_split;
+  const uint32_t k_end = min(static_cast<uint32_t>(op.K), k_begin + k_per_split);
 
   float acc[2][4][4];
 #pragma unroll
@@ -183,25 +95,65 @@ __global__ void __launch_bounds__(kThreads) implicit_gemm_kernel(const Op op, in
 #pragma unroll
       for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.f;
 
-  float ra[kLoads], rb[kLoads];
-  auto load_tile = [&](int64_t k0) {
+  // The rows of A and columns of B this thread stages never change during the K loop, so
+  // their index math (the image, the window corner) is done once here. Staged along m, a
+  // thread owns one row of A in every slot; staged along k, one row per slot. Rows and columns
+  // past the matrix edge get a context computed from row 0 and are masked at load time.
+  constexpr int kARows = kAlongM ? 1 : kLoads;
+  typename Op::Row a_rows[kARows];
+  bool a_row_ok[kARows];
 #pragma unroll
-    for (int i = 0; i < kLoads; ++i) {
+  for (int i = 0; i < kARows; ++i) {
+    int m, k;
+    a_slot<kAlongM>(t, i, m, k);
+    a_row_ok[i] = m0 + m < M;
+    a_rows[i] = op.a_row(a_row_ok[i] ? m0 + m : 0);
+  }
+  typename Op::Col b_cols[kLoads];
+  bool b_col_ok[kLoads];
+#pragma unroll
+  for (int i = 0; i < kLoads; ++i) {
+    int k, n;
+    b_slot(t, i, k, n);
+    b_col_ok[i] = n0 + n < N;
+    b_cols[i] = op.b_col(b_col_ok[i] ? n0 + n : 0);
+  }
+
+  float ra[kLoads], rb[kLoads];
+  auto load_tile = [&](uint32_t k0) {
+    if constexpr (kAlongM) {
+      // One row, a different k in every slot: the tap is decomposed per slot.
+#pragma unroll
+      for (int i = 0; i < kLoads; ++i) {
+        int m, k;
+        a_slot<kAlongM>(t, i, m, k);
+        const uint32_t gk = k0 + k;
+        ra[i] = (a_row_ok[0] && gk < k_end) ? op.a(a_rows[0], op.a_tap(gk)) : 0.f;
+      }
+    } else {
+      // The same k in every slot: one tap for all of this thread's rows.
       int m, k;
-      a_slot<Op::kAContiguousInM>(t, i, m, k);
-      const int64_t gm = m0 + m, gk = k0 + k;
-      ra[i] = (gm < op.M && gk < k_end) ? op.a(gm, gk) : 0.f;
-      int kb, n;
-      b_slot(t, i, kb, n);
-      const int64_t gkb = k0 + kb, gn = n0 + n;
-      rb[i] = (gn < op.N && gkb < k_end) ? op.b(gkb, gn) : 0.f;
+      a_slot<kAlongM>(t, 0, m, k);
+      const uint32_t gk = k0 + k;
+      const bool k_ok = gk < k_end;
+      const typename Op::Tap tap = op.a_tap(k_ok ? gk : k_begin);
+#pragma unroll
+      for (int i = 0; i < kLoads; ++i) ra[i] = (a_row_ok[i] && k_ok) ? op.a(a_rows[i], tap) : 0.f;
     }
+    // B is staged along k: every slot of this thread shares one k.
+    int kb, n;
+    b_slot(t, 0, kb, n);
+    const uint32_t gkb = k0 + kb;
+    const bool kb_ok = gkb < k_end;
+    const typename Op::BTap btap = op.b_tap(kb_ok ? gkb : k_begin);
+#pragma unroll
+    for (int i = 0; i < kLoads; ++i) rb[i] = (b_col_ok[i] && kb_ok) ? op.b(b_cols[i], btap) : 0.f;
   };
   auto store_tile = [&](int buf) {
 #pragma unroll
     for (int i = 0; i < kLoads; ++i) {
       int m, k;
-      a_slot<Op::kAContiguousInM>(t, i, m, k);
+      a_slot<kAlongM>(t, i, m, k);
       As[buf][k][m] = kTF32 ? round_to_tf32(ra[i]) : ra[i];
       int kb, n;
       b_slot(t, i, kb, n);
@@ -216,7 +168,7 @@ __global__ void __launch_bounds__(kThreads) implicit_gemm_kernel(const Op op, in
   __syncthreads();
 
   int buf = 0;
-  for (int64_t k0 = k_begin; k0 < k_end; k0 += kBK) {
+  for (uint32_t k0 = k_begin; k0 < k_end; k0 += kBK) {
     const bool more = k0 + kBK < k_end;
     if (more) load_tile(k0 + kBK);  // global loads overlap the math below
 
@@ -283,34 +235,39 @@ __global__ void __launch_bounds__(kThreads) implicit_gemm_kernel(const Op op, in
     for (int j = 0; j < 4; ++j)
 #pragma unroll
       for (int r = 0; r < 4; ++r) {
-        const int64_t m = m0 + wm + i * 16 + g + (r >= 2 ? 8 : 0);
-        const int64_t n = n0 + wn + j * 8 + 2 * tig + (r & 1);
-        if (m >= op.M || n >= op.N) continue;
-        if (partial) partial[(static_cast<int64_t>(blockIdx.z) * op.M + m) * op.N + n] = acc[i][j][r];
+        const uint32_t m = m0 + wm + i * 16 + g + (r >= 2 ? 8 : 0);
+        const uint32_t n = n0 + wn + j * 8 + 2 * tig + (r & 1);
+        if (m >= M || n >= N) continue;
+        if (partial) partial[(static_cast<int64_t>(blockIdx.z) * M + m) * N + n] = acc[i][j][r];
         else op.store(m, n, acc[i][j][r]);
       }
 }
 
 // Sums the split-K partials in split order and hands each element to the op's epilogue.
+// M*N < 2^31 (checked on the host), so the element index and its (m, n) stay 32-bit.
 template <class Op>
-__global__ void reduce_splits_kernel(const Op op, int splits, const float* partial) {
-  const int64_t total = op.M * op.N;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
+__global__ void reduce_splits_kernel(const Op op, FastDivmod div_n, int splits, const float* partial) {
+  const uint32_t total = static_cast<uint32_t>(op.M * op.N);
+  const uint32_t stride = gridDim.x * blockDim.x;
+  for (uint32_t e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += stride) {
     float v = 0.f;
-    for (int s = 0; s < splits; ++s) v += partial[s * total + e];
-    op.store(e / op.N, e % op.N, v);
+    for (int s = 0; s < splits; ++s) v += partial[static_cast<int64_t>(s) * total + e];
+    uint32_t m, n;
+    div_n.divmod(e, m, n);
+    op.store(m, n, v);
   }
 }
 
 // dbias[k] = sum of dy[n][k][:] over n and pixels; one block per channel, fixed tree order.
-__global__ void bias_grad_kernel(int64_t n, int64_t k, int64_t pq, const float* dy, float* dbias) {
+// n*pq < 2^31 (checked on the host).
+__global__ void bias_grad_kernel(uint32_t n, uint32_t k, FastDivmod div_pq, const float* dy, float* dbias) {
   __shared__ float s[256];
   float acc = 0.f;
-  const int64_t total = n * pq;
-  for (int64_t j = threadIdx.x; j < total; j += blockDim.x) {
-    const int64_t nb = j / pq;
-    acc += dy[(nb * k + blockIdx.x) * pq + (j - nb * pq)];
+  const uint32_t pq = div_pq.divisor(), total = n * pq;
+  for (uint32_t j = threadIdx.x; j < total; j += blockDim.x) {
+    uint32_t nb, rem;
+    div_pq.divmod(j, nb, rem);
+    acc += dy[(static_cast<int64_t>(nb) * k + blockIdx.x) * pq + rem];
   }
   s[threadIdx.x] = acc;
   __syncthreads();
@@ -337,7 +294,10 @@ void run_gemm(const Op& op, ConvPrecision precision) {
   if (op.K == 0) {
     // Nothing to reduce (an empty batch for the weight gradient, or no input channels): the
     // result is the epilogue of zero, e.g. the bias alone.
-    reduce_splits_kernel<Op><<<kiln::cuda::grid_for(op.M * op.N, 256), 256, 0, stream>>>(op, 0, nullptr);
+    KILN_CHECK(op.M * op.N < FastDivmod::kLimit, "conv2d: output too large for an empty reduction (", op.M, " x ",
+               op.N, ")");
+    reduce_splits_kernel<Op><<<kiln::cuda::grid_for(op.M * op.N, 256), 256, 0, stream>>>(op, FastDivmod(op.N), 0,
+                                                                                         nullptr);
     KILN_LAUNCH_CHECK();
     return;
   }
@@ -350,6 +310,8 @@ void run_gemm(const Op& op, ConvPrecision precision) {
   int64_t splits = 1;
   const int64_t want = 2 * static_cast<int64_t>(sm_count());
   if (tiles < want) splits = std::min<int64_t>({(want + tiles - 1) / tiles, std::max<int64_t>(k_steps / 4, 1), 64});
+  // The split reduction indexes M*N in 32 bits; a problem that large fills the GPU unsplit.
+  if (op.M * op.N >= FastDivmod::kLimit) splits = 1;
   const int64_t k_per_split = ((k_steps + splits - 1) / splits) * kBK;
   splits = std::max<int64_t>(1, (op.K + k_per_split - 1) / k_per_split);
   const dim3 grid(static_cast<unsigned>(tiles_m), static_cast<unsigned>(tiles_n), static_cast<unsigned>(splits));
@@ -360,40 +322,46 @@ void run_gemm(const Op& op, ConvPrecision precision) {
     partial = workspace.data<float>();
   }
   if (precision == ConvPrecision::TF32)
-    implicit_gemm_kernel<Op, true><<<grid, kThreads, 0, stream>>>(op, k_per_split, partial);
+    implicit_gemm_kernel<Op, true><<<grid, kThreads, 0, stream>>>(op, static_cast<uint32_t>(k_per_split), partial);
   else
-    implicit_gemm_kernel<Op, false><<<grid, kThreads, 0, stream>>>(op, k_per_split, partial);
+    implicit_gemm_kernel<Op, false><<<grid, kThreads, 0, stream>>>(op, static_cast<uint32_t>(k_per_split), partial);
   KILN_LAUNCH_CHECK();
   if (splits > 1) {
-    reduce_splits_kernel<Op><<<kiln::cuda::grid_for(op.M * op.N, 256), 256, 0, stream>>>(op, static_cast<int>(splits),
-                                                                                         partial);
+    reduce_splits_kernel<Op><<<kiln::cuda::grid_for(op.M * op.N, 256), 256, 0, stream>>>(op, FastDivmod(op.N),
+                                                                                         static_cast<int>(splits), partial);
     KILN_LAUNCH_CHECK();
   }
+}
+
+// The kernels index in 32 bits (kernels/conv2d_gemm_ops.h); refuse shapes beyond that.
+void check_fits(const Conv2dShape& s) {
+  KILN_CHECK(conv_gemm::Geometry::fits(s), "conv2d: shape too large for the CUDA kernels' 32-bit index math (N=", s.n,
+             " C=", s.c, " H=", s.h, " W=", s.w, " K=", s.k, " R=", s.r, " S=", s.s,
+             "): every per-image extent and the batch's pixel count must stay below 2^31");
 }
 
 }  // namespace
 
 void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight, const float* bias, float* y,
                     ConvPrecision precision) {
-  const Geometry g = geometry(shape);
-  ForwardOp op{g, x, weight, bias, y, g.n * g.p * g.q, g.k, g.c * g.r * g.s};
-  run_gemm(op, precision);
+  check_fits(shape);
+  run_gemm(conv_gemm::forward_op(shape, x, weight, bias, y), precision);
 }
 
 void conv2d_backward_input(const Conv2dShape& shape, const float* dy, const float* weight, float* dx,
                            ConvPrecision precision) {
-  const Geometry g = geometry(shape);
-  BackwardInputOp op{g, dy, weight, dx, g.n * g.h * g.w, g.c, g.k * g.r * g.s};
-  run_gemm(op, precision);
+  check_fits(shape);
+  run_gemm(conv_gemm::backward_input_op(shape, dy, weight, dx), precision);
 }
 
 void conv2d_backward_weight(const Conv2dShape& shape, const float* x, const float* dy, float* dweight, float* dbias,
                             ConvPrecision precision) {
-  const Geometry g = geometry(shape);
-  BackwardWeightOp op{g, x, dy, dweight, g.k, g.c * g.r * g.s, g.n * g.p * g.q};
-  run_gemm(op, precision);
-  if (dbias && g.k > 0) {
-    bias_grad_kernel<<<static_cast<unsigned>(g.k), 256, 0, kiln::cuda::stream()>>>(g.n, g.k, g.p * g.q, dy, dbias);
+  check_fits(shape);
+  run_gemm(conv_gemm::backward_weight_op(shape, x, dy, dweight), precision);
+  if (dbias && shape.k > 0) {
+    const int64_t pq = shape.p() * shape.q();
+    bias_grad_kernel<<<static_cast<unsigned>(shape.k), 256, 0, kiln::cuda::stream()>>>(
+        static_cast<uint32_t>(shape.n), static_cast<uint32_t>(shape.k), FastDivmod(pq > 0 ? pq : 1), dy, dbias);
     KILN_LAUNCH_CHECK();
   }
 }

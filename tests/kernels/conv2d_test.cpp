@@ -1,6 +1,8 @@
 // Convolution against a direct float64 loop over the definition (forward, input gradient,
 // weight and bias gradients), through the gradient checker, and CUDA against the CPU at
-// every layer shape of the source's models plus odd shapes.
+// every layer shape of the source's models plus odd shapes. The CUDA kernels' operand
+// gathers (kernels/conv2d_gemm_ops.h) are also run here on the host, as implicit GEMMs in
+// float64, against the same direct loop: their index math is checked without a GPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +10,7 @@
 #include "core/nn.h"
 #include "core/ops.h"
 #include "kernels/conv2d.h"
+#include "kernels/conv2d_gemm_ops.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/helpers.h"
 
@@ -182,6 +185,82 @@ TEST(Conv2d, BadArgumentsAreErrors) {
   EXPECT_THROW(conv2d(x, w, Tensor::zeros({5})), Error);                   // bias size
   EXPECT_THROW(conv2d(x, w, Tensor(), 0), Error);                          // stride 0
   EXPECT_THROW(conv2d(Tensor::zeros({1, 3, 2, 2}), w, Tensor()), Error);   // kernel > input
+}
+
+// The implicit GEMM C[m][n] = sum_k A[m][k] B[k][n] in float64, with A and B gathered by the
+// CUDA kernels' operand functions exactly as the kernel calls them (row/column context once,
+// tap per k), then written by the op's epilogue.
+template <class Op>
+void host_implicit_gemm(const Op& op) {
+  std::vector<typename Op::Col> cols;
+  for (int64_t n = 0; n < op.N; ++n) cols.push_back(op.b_col(static_cast<uint32_t>(n)));
+  for (int64_t m = 0; m < op.M; ++m) {
+    const typename Op::Row row = op.a_row(static_cast<uint32_t>(m));
+    std::vector<double> acc(op.N, 0.0);
+    for (int64_t k = 0; k < op.K; ++k) {
+      const double a = op.a(row, op.a_tap(static_cast<uint32_t>(k)));
+      if (a == 0.0) continue;
+      const typename Op::BTap tap = op.b_tap(static_cast<uint32_t>(k));
+      for (int64_t n = 0; n < op.N; ++n) acc[n] += a * op.b(cols[n], tap);
+    }
+    for (int64_t n = 0; n < op.N; ++n)
+      op.store(static_cast<uint32_t>(m), static_cast<uint32_t>(n), static_cast<float>(acc[n]));
+  }
+}
+
+// Beyond kCases: unequal strides, paddings and kernel sides, where swapped indices show.
+std::vector<Conv2dShape> gemm_index_shapes() {
+  std::vector<Conv2dShape> shapes;
+  for (const ConvCase& c : kCases) shapes.push_back(shape_of(c));
+  auto add = [&](int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s, int64_t sh, int64_t sw,
+                 int64_t ph, int64_t pw) {
+    Conv2dShape g;
+    g.n = n, g.c = c, g.h = h, g.w = w, g.k = k, g.r = r, g.s = s;
+    g.stride_h = sh, g.stride_w = sw, g.pad_h = ph, g.pad_w = pw;
+    shapes.push_back(g);
+  };
+  add(2, 3, 7, 5, 4, 3, 2, 2, 1, 1, 0);
+  add(3, 2, 9, 11, 5, 5, 3, 1, 3, 2, 1);
+  add(1, 4, 6, 13, 3, 2, 5, 3, 2, 0, 2);
+  add(2, 1, 5, 5, 2, 1, 1, 2, 2, 0, 0);
+  return shapes;
+}
+
+TEST(Conv2dGemmOps, IndexMathMatchesDirectConvolution) {
+  for (const Conv2dShape& s : gemm_index_shapes()) {
+    SCOPED_TRACE(::testing::Message() << "N=" << s.n << " C=" << s.c << " H=" << s.h << " W=" << s.w << " K=" << s.k
+                                      << " R=" << s.r << " S=" << s.s << " stride=" << s.stride_h << "x"
+                                      << s.stride_w << " pad=" << s.pad_h << "x" << s.pad_w);
+    ASSERT_TRUE(kernels::conv_gemm::Geometry::fits(s));
+    const auto x = random_normal({s.n, s.c, s.h, s.w}, 50, DType::Float32).to_vector<float>();
+    const auto w = random_normal({s.k, s.c, s.r, s.s}, 51, DType::Float32).to_vector<float>();
+    const auto b = random_normal({s.k}, 52, DType::Float32).to_vector<float>();
+    const auto dy = random_normal({s.n, s.k, s.p(), s.q()}, 53, DType::Float32).to_vector<float>();
+    const auto widen = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
+    const Reference ref = direct_conv(s, widen(x), widen(w), widen(b), widen(dy));
+    const float nan = std::nanf("");
+    std::vector<float> y(ref.y.size(), nan), dx(x.size(), nan), dw(w.size(), nan);
+    host_implicit_gemm(kernels::conv_gemm::forward_op(s, x.data(), w.data(), b.data(), y.data()));
+    host_implicit_gemm(kernels::conv_gemm::backward_input_op(s, dy.data(), w.data(), dx.data()));
+    host_implicit_gemm(kernels::conv_gemm::backward_weight_op(s, x.data(), dy.data(), dw.data()));
+    // Sums in float64 from the same float inputs: only the final rounding to float differs.
+    auto expect_close = [](const std::vector<float>& got, const std::vector<double>& want, const char* what) {
+      ASSERT_EQ(got.size(), want.size()) << what;
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], 1e-5 * (1 + std::abs(want[i]))) << what << " element " << i;
+    };
+    expect_close(y, ref.y, "y");
+    expect_close(dx, ref.dx, "dx");
+    expect_close(dw, ref.dw, "dw");
+  }
+}
+
+TEST(Conv2dGemmOps, ShapesBeyond32BitIndexingAreRefused) {
+  Conv2dShape s;
+  s.n = 1, s.c = 1 << 16, s.h = 1 << 8, s.w = 1 << 8, s.k = 1, s.r = s.s = 1;  // 2^32 input elements per image
+  EXPECT_FALSE(kernels::conv_gemm::Geometry::fits(s));
+  s.c = 1 << 14;  // 2^30: fits
+  EXPECT_TRUE(kernels::conv_gemm::Geometry::fits(s));
 }
 
 class Conv2dCuda : public ::testing::TestWithParam<ConvCase> {};
