@@ -5,10 +5,13 @@
 // data (50,000 x 3 x 32 x 32, batch 32, normalise + flip). On CUDA each training step is
 // timed twice: eager, and replayed from a captured CUDA graph (core/cuda_graph.h, "_graph"),
 // and the peak device memory of the ResNet-18 batch-128 step is reported. JSON lines, then a
-// table.
+// table. A row that fails (a capture CUDA refuses, a CUDA error) is printed as a JSON line with
+// an "error" field and the remaining rows still run; the exit status is then 1.
 // Usage: kiln_bench_e2e [--device cuda|cpu] [--quick]
 #include <cstdio>
+#include <exception>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -41,14 +44,32 @@ void report(const std::string& name, double value, const std::string& unit = "ms
   std::fflush(stdout);
 }
 
+std::vector<std::string> failed;
+
+// Runs one benchmark, which reports its own rows. If it throws, the row `name` is reported as
+// failed (its message may hold any byte, hence the JSON library) and the caller goes on.
+void guarded(const std::string& name, const std::function<void()>& bench) {
+  try {
+    bench();
+  } catch (const std::exception& e) {
+    failed.push_back(name);
+    const nlohmann::json row = {{"bench", name}, {"error", e.what()}};
+    std::printf("%s\n", row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::fflush(stdout);
+    std::fprintf(stderr, "kiln_bench_e2e: %s failed: %s\n", name.c_str(), e.what());
+  }
+}
+
 // Times `step` eagerly and, on CUDA, replayed from a CUDA graph captured after the eager
 // warm-up (as the trainers do).
 void bench_step(const std::string& name, Device dev, const std::function<void()>& step, int warmup, int repeats) {
-  report(name, bench::median_ms(dev, step, warmup, repeats));
+  guarded(name, [&] { report(name, bench::median_ms(dev, step, warmup, repeats)); });
   if (!dev.is_cuda()) return;
-  CudaGraph graph(dev);
-  graph.capture(step);
-  report(name + "_graph", bench::median_ms(dev, [&] { graph.replay(); }, warmup, repeats));
+  guarded(name + "_graph", [&] {
+    CudaGraph graph(dev);
+    graph.capture(step);
+    report(name + "_graph", bench::median_ms(dev, [&] { graph.replay(); }, warmup, repeats));
+  });
 }
 
 Tensor labels(int64_t n, int64_t classes, Device dev) {
@@ -75,11 +96,13 @@ void bench_resnet_step(Device dev, int64_t batch, int repeats) {
   if (dev.is_cuda()) {
     // Peak device memory of an eager step, model, gradients and Adam state included (what
     // torch.cuda.max_memory_allocated reports after reset_peak_memory_stats).
-    step();
-    cuda_reset_peak_memory(dev.index);
-    step();
-    kiln::cuda::synchronize();
-    report(name + "_peak_memory", double(cuda_memory_stats(dev.index).peak_allocated_bytes) / (1 << 20), "mib");
+    guarded(name + "_peak_memory", [&] {
+      step();
+      cuda_reset_peak_memory(dev.index);
+      step();
+      kiln::cuda::synchronize();
+      report(name + "_peak_memory", double(cuda_memory_stats(dev.index).peak_allocated_bytes) / (1 << 20), "mib");
+    });
   }
 #endif
   bench_step(name, dev, step, 3, repeats);
@@ -95,10 +118,11 @@ int main(int argc, char** argv) {
   const bool gpu = dev.is_cuda();
   const int repeats = gpu ? 50 : (quick ? 3 : 5);
 
-  bench_resnet_step(dev, 32, repeats);
-  if (gpu || !quick) bench_resnet_step(dev, 128, gpu ? repeats : 3);
+  // Each guarded() catches what setting a benchmark up throws; bench_step guards each timed row.
+  guarded("resnet18_step_b32", [&] { bench_resnet_step(dev, 32, repeats); });
+  if (gpu || !quick) guarded("resnet18_step_b128", [&] { bench_resnet_step(dev, 128, gpu ? repeats : 3); });
 
-  {  // online pseudo-labelling step: labelled loss + alpha * loss on argmax pseudo labels
+  guarded("mnist_pseudo_label_step", [&] {  // labelled loss + alpha * loss on argmax pseudo labels
     manual_seed(3);
     MnistNet net;
     net.to(dev);
@@ -113,8 +137,8 @@ int main(int argc, char** argv) {
       add(cross_entropy(net(xl), yl), mul(cross_entropy(pu, plabels), 1e-4)).backward();
       opt->step();
     }, 3, repeats);
-  }
-  {  // Regressor, batch 32
+  });
+  guarded("regressor_step_b32", [&] {
     manual_seed(5);
     Regressor reg;
     reg.to(dev);
@@ -126,24 +150,26 @@ int main(int argc, char** argv) {
       mse_loss(reg(x), y).backward();
       opt->step();
     }, 10, gpu ? 200 : 50);
-  }
-  {  // the loader alone: one CIFAR-sized epoch at batch 32 with normalise + flip
-    const int64_t n = gpu || !quick ? 50000 : 5000;
+  });
+  const int64_t n = gpu || !quick ? 50000 : 5000;
+  const std::string loader_name = "loader_epoch_" + std::to_string(n) + "_b32";
+  guarded(loader_name, [&] {  // the loader alone: one CIFAR-sized epoch with normalise + flip
     Generator gen(7);
     Dataset data;
     data.inputs = mul(rand({n, 3, 32, 32}, gen, DType::Float32), 255.0).to(DType::UInt8).to(dev);
     data.targets = labels(n, 10, dev);
     ImageTransform t{{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, 0.5, 0};
     DataLoader loader(data, 32, std::make_shared<RandomSampler>(n), false, t, gen);
-    report("loader_epoch_" + std::to_string(n) + "_b32", bench::median_ms(dev, [&] {
+    report(loader_name, bench::median_ms(dev, [&] {
              loader.start_epoch();
              Batch b;
              while (loader.next(b)) {
              }
            }, 1, gpu ? 5 : 2));
-  }
+  });
 
   std::printf("\n%-40s %12s %5s\n", "benchmark", "value", "unit");
   for (const Row& r : rows) std::printf("%-40s %12.3f %5s\n", r.name.c_str(), r.value, r.unit.c_str());
-  return 0;
+  for (const std::string& name : failed) std::printf("%-40s %12s\n", name.c_str(), "FAILED");
+  return failed.empty() ? 0 : 1;
 }

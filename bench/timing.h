@@ -6,7 +6,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <vector>
 
@@ -23,12 +26,28 @@ struct Args {
   Device device = Device::cpu();
   bool quick = false;
 };
+// A bad or unavailable --device ends the program with a one-line error (exit status 2).
 inline Args parse_args(int argc, char** argv) {
   Args a;
   a.device = cuda_available() ? Device::cuda() : Device::cpu();
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) a.quick = true;
-    if (!std::strcmp(argv[i], "--device") && i + 1 < argc) a.device = Device::parse(argv[++i]);
+    if (!std::strcmp(argv[i], "--device")) {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s: --device needs a value (cpu or cuda)\n", argv[0]);
+        std::exit(2);
+      }
+      try {
+        a.device = Device::parse(argv[++i]);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: --device: %s\n", argv[0], e.what());
+        std::exit(2);
+      }
+      if (a.device.is_cuda() && !cuda_available()) {
+        std::fprintf(stderr, "%s: --device %s: no CUDA device is available on this machine\n", argv[0], argv[i]);
+        std::exit(2);
+      }
+    }
   }
   return a;
 }

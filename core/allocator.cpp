@@ -1,10 +1,11 @@
-// The CPU allocator and the device switch; the CUDA caching allocator is in
-// core/cuda_allocator.cpp (built only with the CUDA backend).
+// The CPU allocator, the device switch and the CUDA caching switch (KILN_NO_CUDA_CACHING);
+// the CUDA caching allocator is in core/cuda_allocator.cpp (built only with the CUDA backend).
 #include "core/allocator.h"
 
 #include <cstdlib>
 #include <new>
 
+#include "core/env_switch.h"
 #include "core/error.h"
 
 namespace kiln {
@@ -26,6 +27,11 @@ class CpuAllocator final : public Allocator {
 Allocator& cpu_allocator() {
   static CpuAllocator allocator;
   return allocator;
+}
+
+bool cuda_caching_enabled() {
+  static const bool enabled = !env_switch("KILN_NO_CUDA_CACHING");
+  return enabled;
 }
 
 Allocator& allocator_for(Device device) {

@@ -34,6 +34,15 @@ Allocator& cpu_allocator();
 // The caching allocator of CUDA device `index`; throws kiln::Error without the CUDA backend.
 Allocator& cuda_allocator(int index);
 
+// Whether the CUDA allocator caches freed blocks: yes unless KILN_NO_CUDA_CACHING=1 (read once,
+// the first time it is asked; an invalid value throws kiln::Error). Without caching every eager
+// allocation is one cudaMalloc of exactly the requested size and every free one cudaFree, so
+// compute-sanitizer's memcheck sees each tensor's true bounds and initcheck sees fresh memory
+// (the caching allocator's rounding and reuse hide an overrun inside its blocks); like
+// PyTorch's PYTORCH_NO_CUDA_MEMORY_CACHING=1, for sanitizer runs, not for speed. Captured
+// graphs keep their private pools either way (cudaFree is not allowed during a capture).
+bool cuda_caching_enabled();
+
 // Statistics and cache control of the CUDA caching allocator.
 AllocatorStats cuda_memory_stats(int index = 0);
 void cuda_reset_peak_memory(int index = 0);

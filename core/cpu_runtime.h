@@ -8,11 +8,21 @@
 // tune_cpu_runtime() detects both, sets OPENBLAS_CORETYPE (from the CPU's feature flags) and
 // OMP_WAIT_POLICY=passive where the user has not set them, and re-executes the program once
 // so the libraries start with them. Call it first thing in main().
+//
+// KILN_NO_CPU_TUNING (any value) turns all of this off. KILN_NO_REEXEC=1 keeps the settings
+// for the programs this one starts but never re-executes: a tool that runs the program under
+// itself (compute-sanitizer, a debugger) then keeps watching the process it started. A CUDA
+// tool injected through the driver (CUDA_INJECTION64_PATH set) is recognised and has the same
+// effect.
 #pragma once
 
 namespace kiln {
 
 void tune_cpu_runtime(char** argv);
+
+// Whether tune_cpu_runtime may re-execute the program (see above). An invalid KILN_NO_REEXEC
+// value throws kiln::Error.
+bool cpu_tuning_may_reexec();
 
 // The OpenBLAS kernel family in use (e.g. "SkylakeX", "Haswell", "Prescott").
 const char* blas_core_name();

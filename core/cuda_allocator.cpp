@@ -10,6 +10,12 @@
 // again: handing one to eager code between replays would let the graph overwrite its data.
 // Releasing the pool (when the graph is destroyed) returns its free blocks to the general
 // cache; blocks still held by tensors follow when those tensors die.
+//
+// Without caching (KILN_NO_CUDA_CACHING=1, for compute-sanitizer runs): eager requests get a
+// cudaMalloc of exactly their size and their free is a cudaFree, so an access one element past
+// a tensor lands outside every allocation and memcheck names it. Graph pools work as above,
+// because cudaFree is refused while a stream is captured; a pool's blocks are freed to the
+// driver when the pool is released instead of joining the general cache.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -51,15 +57,16 @@ cudaError_t device_malloc(void** p, size_t size) {
 
 class CachingAllocator final : public Allocator {
  public:
-  explicit CachingAllocator(int device) : device_(device) {}
+  explicit CachingAllocator(int device) : device_(device), caching_(cuda_caching_enabled()) {}
 
   void* allocate(size_t nbytes) override {
-    const size_t size = round_size(nbytes);
     std::lock_guard<std::mutex> lock(mutex_);
+    const bool exact = !caching_ && !active_pool_;
+    const size_t size = exact ? std::max<size_t>(nbytes, 1) : round_size(nbytes);
     FreeList& free_list = active_pool_ ? pools_.at(active_pool_) : free_;
     // Best fit among cached blocks, but never more than 25% larger than asked (a small
     // tensor must not pin a huge block).
-    auto it = free_list.lower_bound(size);
+    auto it = exact ? free_list.end() : free_list.lower_bound(size);
     if (it != free_list.end() && it->first <= size + size / 4) {
       void* p = it->second;
       const size_t block = it->first;
@@ -102,7 +109,13 @@ class CachingAllocator final : public Allocator {
     // A block freed while a pool is active goes to that pool even if it was allocated before:
     // the captured work may have written it before dropping it, and replays will again.
     const auto pool = pools_.find(active_pool_ ? active_pool_ : block.pool);
-    (pool != pools_.end() ? pool->second : free_).emplace(block.size, ptr);
+    if (pool != pools_.end()) {
+      pool->second.emplace(block.size, ptr);
+    } else if (caching_) {
+      free_.emplace(block.size, ptr);
+    } else {
+      free_to_driver_locked(block.size, ptr);  // no pool is active here, so no capture either
+    }
   }
 
   MemoryPoolId create_pool() {
@@ -128,7 +141,14 @@ class CachingAllocator final : public Allocator {
     if (active_pool_ == id) active_pool_ = 0;
     // Work queued later on kiln's single stream runs after every replay already queued, so
     // the blocks can serve eager requests at once.
-    free_.insert(pool->second.begin(), pool->second.end());
+    if (caching_ || active_pool_) {
+      // (Without caching, a release during another graph's capture must not call cudaFree; the
+      // blocks wait in the general cache, which only empty_cache and the out-of-memory retry
+      // read in that mode.)
+      free_.insert(pool->second.begin(), pool->second.end());
+    } else {
+      for (auto& [size, p] : pool->second) free_to_driver_locked(size, p);
+    }
     pools_.erase(pool);
   }
 
@@ -157,12 +177,22 @@ class CachingAllocator final : public Allocator {
     free_.clear();
   }
 
+  // Without caching: returns one block to the driver. The explicit wait (rather than relying on
+  // cudaFree's implicit synchronisation) keeps kernels still queued from touching freed memory,
+  // which memcheck would report as kiln's error.
+  void free_to_driver_locked(size_t size, void* p) {
+    cudaDeviceSynchronize();
+    cudaFree(p);
+    stats_.reserved_bytes -= size;
+  }
+
   using FreeList = std::multimap<size_t, void*>;
   struct Block {
     size_t size;
     MemoryPoolId pool;  // 0: the general cache
   };
   int device_;
+  bool caching_;  // false with KILN_NO_CUDA_CACHING=1: exact cudaMalloc/cudaFree outside captures
   std::mutex mutex_;
   FreeList free_;                           // the general cache (what empty_cache returns)
   std::map<MemoryPoolId, FreeList> pools_;  // live graph pools and their free blocks

@@ -18,8 +18,15 @@ TEST(CpuAllocator, AlignsTo64Bytes) {
   }
 }
 
+// The tests of reuse need the cache, which sanitizer runs switch off (KILN_NO_CUDA_CACHING=1).
+#define KILN_REQUIRE_CUDA_CACHING()                                                          \
+  do {                                                                                       \
+    KILN_REQUIRE_CUDA();                                                                     \
+    if (!cuda_caching_enabled()) GTEST_SKIP() << "KILN_NO_CUDA_CACHING=1: no cache to test"; \
+  } while (0)
+
 TEST(CudaCachingAllocator, ReusesFreedBlocksWithoutNewDeviceAllocations) {
-  KILN_REQUIRE_CUDA();
+  KILN_REQUIRE_CUDA_CACHING();
   cuda_empty_cache();
   const AllocatorStats before = cuda_memory_stats();
   void* first = nullptr;
@@ -62,7 +69,7 @@ namespace kiln {
 namespace {
 
 TEST(CudaCachingAllocator, PoolBlocksStayInThePoolUntilReleased) {
-  KILN_REQUIRE_CUDA();
+  KILN_REQUIRE_CUDA_CACHING();
   const MemoryPoolId pool = cuda_create_pool(0);
   void* pooled = nullptr;
   cuda_begin_pool(0, pool);
@@ -92,6 +99,38 @@ TEST(CudaCachingAllocator, PoolBlocksStayInThePoolUntilReleased) {
     reused = held.back().raw_data() == pooled;
   }
   EXPECT_TRUE(reused);
+}
+
+// KILN_NO_CUDA_CACHING=1: every eager tensor is its own cudaMalloc of its exact size, returned
+// to the driver when the tensor dies, while a graph pool still caches (it must, during capture).
+TEST(CudaCachingAllocator, WithoutCachingEagerMemoryGoesStraightToTheDriver) {
+  KILN_REQUIRE_CUDA();
+  if (cuda_caching_enabled())
+    GTEST_SKIP() << "runs with KILN_NO_CUDA_CACHING=1 (the GPU check's sanitizer steps)";
+  const AllocatorStats before = cuda_memory_stats();
+  for (int i = 0; i < 3; ++i) {
+    Tensor t = Tensor::empty({1001}, DType::UInt8, Device::cuda());
+    EXPECT_EQ(cuda_memory_stats().reserved_bytes, before.reserved_bytes + 1001);  // not rounded up
+  }
+  const AllocatorStats after = cuda_memory_stats();
+  EXPECT_EQ(after.device_allocations, before.device_allocations + 3);
+  EXPECT_EQ(after.cache_hits, before.cache_hits);
+  EXPECT_EQ(after.reserved_bytes, before.reserved_bytes);
+
+  const MemoryPoolId pool = cuda_create_pool(0);
+  cuda_begin_pool(0, pool);
+  void* pooled = nullptr;
+  {
+    Tensor t = Tensor::empty({4096}, DType::Float32, Device::cuda());
+    pooled = t.raw_data();
+  }
+  {
+    Tensor again = Tensor::empty({4096}, DType::Float32, Device::cuda());
+    EXPECT_EQ(again.raw_data(), pooled);
+  }
+  cuda_end_pool(0);
+  cuda_release_pool(0, pool);
+  EXPECT_EQ(cuda_memory_stats().reserved_bytes, before.reserved_bytes);
 }
 
 TEST(CudaCachingAllocator, PoolsNeedCuda) {
