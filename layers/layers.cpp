@@ -101,6 +101,25 @@ std::string MaxPool2d::describe() const {
          ", padding=" + std::to_string(padding_) + ")";
 }
 
+AvgPool2d::AvgPool2d(int64_t kernel) : kernel_(kernel) {
+  KILN_CHECK(kernel >= 1, "AvgPool2d: kernel_size must be >= 1, got ", kernel);
+}
+// Once the map is cut to whole windows, the adaptive pool's bins are exactly those windows,
+// so the existing adaptive kernel (forward and backward) computes nn.AvgPool2d(k).
+Tensor AvgPool2d::forward(const Tensor& x) {
+  KILN_CHECK(x.dim() == 4, "AvgPool2d: expected input [N, C, H, W], got ", shape_str(x.shape()));
+  const int64_t h = x.size(2) / kernel_, w = x.size(3) / kernel_;
+  KILN_CHECK(h >= 1 && w >= 1, "AvgPool2d(", kernel_, "): input ", shape_str(x.shape()),
+             " is smaller than one window");
+  Tensor whole = x;
+  if (h * kernel_ != x.size(2)) whole = whole.narrow(2, 0, h * kernel_);
+  if (w * kernel_ != x.size(3)) whole = whole.narrow(3, 0, w * kernel_);
+  return adaptive_avg_pool2d(whole, h, w);
+}
+std::string AvgPool2d::describe() const {
+  return "AvgPool2d(kernel_size=" + std::to_string(kernel_) + ", stride=" + std::to_string(kernel_) + ", padding=0)";
+}
+
 AdaptiveAvgPool2d::AdaptiveAvgPool2d(int64_t out_h, int64_t out_w) : out_h_(out_h), out_w_(out_w) {}
 Tensor AdaptiveAvgPool2d::forward(const Tensor& x) { return adaptive_avg_pool2d(x, out_h_, out_w_); }
 std::string AdaptiveAvgPool2d::describe() const {

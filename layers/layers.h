@@ -103,6 +103,18 @@ class MaxPool2d final : public Module {
   int64_t kernel_, stride_, padding_;
 };
 
+// Average over kernel x kernel windows with stride = kernel and no padding, as nn.AvgPool2d(k):
+// rows and columns past the last whole window are dropped (PyTorch's floor mode).
+class AvgPool2d final : public Module {
+ public:
+  explicit AvgPool2d(int64_t kernel_size);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+
+ private:
+  int64_t kernel_;
+};
+
 class AdaptiveAvgPool2d final : public Module {
  public:
   AdaptiveAvgPool2d(int64_t out_h, int64_t out_w);

@@ -67,6 +67,51 @@ Tensor ResNet18::forward(const Tensor& x) {
   return fc_->forward(avgpool_->forward(h).flatten(1));
 }
 
+CifarBasicBlock::CifarBasicBlock(int64_t in_planes, int64_t planes, int64_t stride, Generator& gen) {
+  conv_block_ = register_module(
+      "conv_block", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                        std::make_shared<Conv2d>(in_planes, planes, 3, stride, 1, false, gen),
+                        std::make_shared<BatchNorm2d>(planes), std::make_shared<ReLU>(),
+                        std::make_shared<Conv2d>(planes, planes, 3, 1, 1, false, gen),
+                        std::make_shared<BatchNorm2d>(planes)}));
+  if (stride != 1 || in_planes != planes) {
+    downsample_ = register_module("downsample", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                                                    std::make_shared<Conv2d>(in_planes, planes, 1, stride, 0, false, gen),
+                                                    std::make_shared<BatchNorm2d>(planes)}));
+  }
+}
+
+Tensor CifarBasicBlock::forward(const Tensor& x) {
+  const Tensor out = conv_block_->forward(x);
+  return relu(add(downsample_ ? downsample_->forward(x) : x, out));
+}
+
+CifarResNet18::CifarResNet18(const CifarResNetOptions& o, Generator& gen) {
+  KILN_CHECK(o.in_channels >= 1 && o.num_classes >= 1, "CifarResNet18: in_channels and num_classes must be >= 1");
+  KILN_CHECK(o.width >= 1, "CifarResNet18: width must be >= 1, got ", o.width);
+  const int64_t w = o.width;
+  base_ = register_module("base", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                                      std::make_shared<Conv2d>(o.in_channels, w, 3, 1, 1, false, gen),
+                                      std::make_shared<BatchNorm2d>(w), std::make_shared<ReLU>()}));
+  auto stage = [&](int64_t in_planes, int64_t planes, int64_t stride) {
+    return std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+        std::make_shared<CifarBasicBlock>(in_planes, planes, stride, gen),
+        std::make_shared<CifarBasicBlock>(planes, planes, 1, gen)});
+  };
+  layer1_ = register_module("layer1", stage(w, w, 1));
+  layer2_ = register_module("layer2", stage(w, 2 * w, 2));
+  layer3_ = register_module("layer3", stage(2 * w, 4 * w, 2));
+  layer4_ = register_module("layer4", stage(4 * w, 8 * w, 2));
+  gap_ = register_module("gap", std::make_shared<AvgPool2d>(4));
+  fc_ = register_module("fc", std::make_shared<Linear>(8 * w, o.num_classes, true, gen));
+}
+
+Tensor CifarResNet18::forward(const Tensor& x) {
+  Tensor h = base_->forward(x);
+  h = layer4_->forward(layer3_->forward(layer2_->forward(layer1_->forward(h))));
+  return fc_->forward(gap_->forward(h).flatten(1));
+}
+
 MnistNet::MnistNet(int64_t num_classes, Generator& gen) {
   features_ = register_module("features", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
                                               std::make_shared<Conv2d>(1, 64, 3, 1, 0, true, gen), std::make_shared<ReLU>(),

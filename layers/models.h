@@ -2,7 +2,11 @@
 //  - ResNet18: torchvision's resnet18() with conv1 replaced by Conv2d(in, 64, 3, 1, 1) (with
 //    bias, as nn.Conv2d's default; the 3x3/s2 max-pool after it is kept) and
 //    fc = Sequential(Dropout2d(0.5), Linear(512, classes)). Options: input channels (1 for
-//    MNIST-like data) and batch norm on/off (the `batchnorm` ablation).
+//    MNIST-like data) and batch norm on/off (the `batchnorm` ablation). The DisturbLabel,
+//    label-smoothing, batch-norm and weighted-loss experiments train it.
+//  - CifarResNet18: the tutorial author's own CIFAR ResNet-18 (`modeltype('resnet18')`, the
+//    early-stopping experiment): 3x3 stem without bias, NO max-pool, four stages of two basic
+//    blocks, AvgPool2d(4), Linear(512, classes), no dropout, PyTorch's default initialisation.
 //  - MnistNet: the pseudo-labelling tutorial's `Net` (features / classifier Sequentials).
 //  - Regressor: Linear(13, 50) -> ReLU -> Dropout(0.5) -> Linear(50, 1) -> ReLU.
 #pragma once
@@ -50,6 +54,44 @@ class ResNet18 final : public Module {
   std::shared_ptr<Sequential> layer1_, layer2_, layer3_, layer4_;
   std::shared_ptr<AdaptiveAvgPool2d> avgpool_;
   std::shared_ptr<Sequential> fc_;
+};
+
+// The author's basic block. Its module names are those of the PyTorch definition the golden
+// fixture is built from (scripts/fixtures/make_golden_fixtures.py): conv_block =
+// Sequential(conv3x3(stride, bias=False), BN, ReLU, conv3x3(bias=False), BN); downsample =
+// Sequential(conv1x1(stride, bias=False), BN) when the stride or the width changes;
+// out = relu(shortcut + conv_block(x)).
+class CifarBasicBlock final : public Module {
+ public:
+  CifarBasicBlock(int64_t in_planes, int64_t planes, int64_t stride, Generator& gen);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "ResidualBlock"; }
+
+ private:
+  std::shared_ptr<Sequential> conv_block_;
+  std::shared_ptr<Sequential> downsample_;  // null for the identity shortcut
+};
+
+struct CifarResNetOptions {
+  int64_t in_channels = 3;
+  int64_t num_classes = 10;
+  int64_t width = 64;  // channels of the first stage (64 in ResNet-18; smaller for tests)
+};
+
+// base = Sequential(Conv2d(in, 64, 3, 1, 1, bias=False), BN, ReLU); layer1..layer4 (strides 1, 2,
+// 2, 2); gap = AvgPool2d(4); fc = Linear(512, classes). A 32x32 (or 28x28) input reaches the
+// pool as a 4x4 map, so the classifier sees 512 features.
+class CifarResNet18 final : public Module {
+ public:
+  explicit CifarResNet18(const CifarResNetOptions& options = {}, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "CifarResNet18"; }
+
+ private:
+  std::shared_ptr<Sequential> base_;
+  std::shared_ptr<Sequential> layer1_, layer2_, layer3_, layer4_;
+  std::shared_ptr<AvgPool2d> gap_;
+  std::shared_ptr<Linear> fc_;
 };
 
 // Input [N, 1, 28, 28] -> logits [N, 10].

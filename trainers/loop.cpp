@@ -81,7 +81,7 @@ bool can_capture_train_step(const TrainOptions& options) {
 EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, const LossFn& loss_fn,
                        ProgressBar& progress, const std::string& label, const TrainOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  model.train();
+  model.train(!options.eval_mode);
   Accumulator acc(loader.dataset().inputs.device());
   const bool classification = loader.dataset().is_classification();
   progress.start(label, loader.num_batches());

@@ -42,6 +42,10 @@ struct TrainOptions {
   TargetTransform target_transform;
   ExtraLoss extra_loss;
   double clip_grad_norm = 0.0;  // > 0: rescale gradients to this global L2 norm
+  // Train with the model in evaluation mode: batch norm normalises with its running statistics
+  // and leaves them alone, dropout is off. What a PyTorch loop does when it calls model.eval()
+  // and never model.train() again (the tutorial's DisturbLabel run, --protocol seed).
+  bool eval_mode = false;
   // Check each step's loss on the host (a synchronisation per step) and skip the update of a
   // step whose loss is NaN or Inf; such steps are counted, not averaged into the epoch loss.
   bool skip_nonfinite = false;

@@ -184,5 +184,60 @@ TEST(GoldenPyTorch, ResNet18LogitsLossAndEveryGradient) {
   }
 }
 
+TEST(GoldenPyTorch, CifarResNet18StateDictNamesAndShapesMatchTheAuthorsModel) {
+  const auto f = fixture("cifar_resnet18");
+  const auto expected = nlohmann::json::parse(f.metadata.at("full_state_dict_shapes"));
+  CifarResNet18 model;  // full size, as the early-stopping experiment builds it
+  const TensorMap mine = model.state_dict();
+  EXPECT_EQ(mine.size(), expected.size());
+  for (const auto& [name, shape] : expected.items()) {
+    ASSERT_TRUE(mine.count(name)) << "kiln has no '" << name << "'";
+    EXPECT_EQ(mine.at(name).shape(), shape.get<Shape>()) << name;
+  }
+}
+
+TEST(GoldenPyTorch, CifarResNet18LogitsLossAndEveryGradient) {
+  const auto f = fixture("cifar_resnet18");
+  CifarResNetOptions o;
+  o.width = 2;  // as the fixture's model
+  CifarResNet18 model(o);
+  TensorMap weights;
+  for (const auto& [key, t] : f.tensors)
+    if (key.rfind("model.", 0) == 0) weights[key.substr(6)] = t;
+  model.load_state_dict(weights);
+  // Float64 throughout, as PyTorch computed the fixture.
+  for (auto& [name, t] : model.state_dict()) {
+    if (t.dtype() == DType::Float32) t.set_data(weights.at(name).clone());
+  }
+  model.eval();
+  {
+    NoGradGuard no_grad;
+    EXPECT_TRUE(all_close(model(get(f, "input")), get(f, "eval_logits"), 1e-9, 1e-9));
+  }
+  model.train();
+  const Tensor loss = cross_entropy(model(get(f, "input")), get(f, "labels"));
+  EXPECT_TRUE(all_close(loss.reshape({1}), get(f, "train_loss"), 1e-10, 1e-10));
+  loss.backward();
+  int grads = 0;
+  for (const auto& [name, p] : model.named_parameters()) {
+    ASSERT_TRUE(p.grad().defined()) << name;
+    EXPECT_TRUE(all_close(p.grad(), get(f, "grad." + name), 1e-9, 1e-8)) << name;
+    ++grads;
+  }
+  int expected_grads = 0;
+  for (const auto& [key, t] : f.tensors) expected_grads += key.rfind("grad.", 0) == 0;
+  EXPECT_EQ(grads, expected_grads);  // every parameter PyTorch has, and no other
+  // Stem conv + BN (3), 8 blocks of two conv + BN (6 each), 3 shortcuts of conv + BN (3 each), fc (2).
+  EXPECT_EQ(grads, 3 + 8 * 6 + 3 * 3 + 2);
+  int buffers = 0;
+  for (const auto& [key, t] : f.tensors) {
+    if (key.rfind("after.", 0) != 0) continue;
+    const std::string name = key.substr(6);
+    EXPECT_TRUE(all_close(model.state_dict().at(name), t, 1e-10, 1e-10)) << name;
+    ++buffers;
+  }
+  EXPECT_EQ(buffers, 3 * (1 + 8 * 2 + 3));  // running mean, var and count of all 20 BatchNorm2d
+}
+
 }  // namespace
 }  // namespace kiln

@@ -63,6 +63,30 @@ TEST(Init, ResNetConvolutionsUseKaimingNormalFanOut) {
   EXPECT_EQ(model.state_dict().at("layer1.0.bn1.bias").to_vector<float>(), std::vector<float>(64, 0.0f));
 }
 
+TEST(Init, TheAuthorsCifarResNetKeepsPyTorchsDefaults) {
+  // Every convolution and the classifier: kaiming_uniform(a = sqrt(5)), U(-b, b) with
+  // b = 1/sqrt(fan_in) (torchvision's kaiming_normal(fan_out) would exceed b and have variance
+  // 2/fan_out instead of b^2/3); batch norm weight 1, bias 0.
+  Generator gen(5);
+  CifarResNet18 model({}, gen);
+  int checked = 0;
+  for (const auto& [name, t] : model.named_parameters()) {
+    if (t.dim() < 2) continue;
+    const double b = 1 / std::sqrt(double(t.numel() / t.size(0)));
+    const Moments m = moments(t);
+    EXPECT_GE(m.lo, -b) << name;
+    EXPECT_LE(m.hi, b) << name;
+    // Sample variance of n uniforms: relative sd sqrt(0.8/n); n >= 5,120 here -> 4 sd < 5%.
+    EXPECT_NEAR(m.var, b * b / 3, 0.05 * b * b / 3) << name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 1 + 16 + 3 + 1);  // stem, 16 block convolutions, 3 shortcuts, fc
+  const Moments fc_bias = moments(model.state_dict().at("fc.bias"));
+  EXPECT_LE(std::max(-fc_bias.lo, fc_bias.hi), 1 / std::sqrt(512.0));
+  EXPECT_EQ(model.state_dict().at("layer2.0.conv_block.1.weight").to_vector<float>(), std::vector<float>(128, 1.0f));
+  EXPECT_EQ(model.state_dict().at("layer2.0.downsample.1.bias").to_vector<float>(), std::vector<float>(128, 0.0f));
+}
+
 TEST(Init, SameSeedSameModel) {
   Generator a(9), b(9);
   Regressor ra(13, 50, 0.5, a), rb(13, 50, 0.5, b);

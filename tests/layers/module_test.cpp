@@ -43,6 +43,24 @@ TEST(Module, ResNetWithoutBatchNormHasNoNormParameters) {
   EXPECT_EQ(full.num_parameters(), 11689512 - 9408 - 513000 + 1792 + 5130);
 }
 
+TEST(Module, TheAuthorsCifarResNetHasElevenMillionParametersAndNoDropout) {
+  CifarResNet18 model;
+  // 3x3 stem without bias (1,728) + BN (128); per stage two blocks of two 3x3 convolutions and
+  // two BNs, stages 2-4 with a 1x1 shortcut + BN: 147,968 + 525,568 + 2,099,712 + 8,393,728;
+  // Linear(512, 10) (5,130).
+  EXPECT_EQ(model.num_parameters(), 1728 + 128 + 147968 + 525568 + 2099712 + 8393728 + 5130);
+  EXPECT_EQ(model.num_parameters(), 11173962);
+  // No dropout: training mode gives the same output twice (batch statistics only).
+  const Tensor x = testing::random_normal({2, 3, 32, 32}, 8, DType::Float32);
+  NoGradGuard no_grad;
+  EXPECT_TRUE(testing::bit_equal(model(x), model(x)));
+  EXPECT_EQ(model(x).shape(), (Shape{2, 10}));
+  // A 28x28 image (the single-channel stand-in datasets) also reaches the pool as 4x4.
+  CifarResNetOptions gray;
+  gray.in_channels = 1;
+  EXPECT_EQ(CifarResNet18(gray)(testing::random_normal({2, 1, 28, 28}, 9, DType::Float32)).shape(), (Shape{2, 10}));
+}
+
 TEST(Module, StateDictRoundTripThroughSafetensorsIsExact) {
   testing::TempDir dir;
   manual_seed(1);

@@ -49,6 +49,14 @@ TEST(Cli, HelpListsEveryCommandAndFlagDefaults) {
     EXPECT_NE(top.out.find(c), std::string::npos) << c;
   const ProgramRun sub = run("early-stopping --help");
   EXPECT_EQ(sub.status, 0);
+  // Each training command names the network it trains.
+  EXPECT_NE(sub.out.find("the author's CIFAR ResNet-18"), std::string::npos) << sub.out;
+  for (const char* c : {"disturb-label", "label-smoothing", "batchnorm", "weighted-loss"}) {
+    const ProgramRun h = run(std::string(c) + " --help");
+    EXPECT_NE(h.out.find("torchvision-style ResNet-18"), std::string::npos) << c << "\n" << h.out;
+  }
+  EXPECT_NE(run("disturb-value --help").out.find("Regressor"), std::string::npos);
+  EXPECT_NE(run("pseudo-label --help").out.find("Net"), std::string::npos);
   EXPECT_NE(sub.out.find("--epochs INT:INT in [1 - 100000]=51"), std::string::npos) << sub.out;
   EXPECT_NE(sub.out.find("--protocol"), std::string::npos);
   EXPECT_NE(sub.out.find("--no-graph"), std::string::npos);
@@ -96,7 +104,8 @@ class CliTraining : public ::testing::Test {
  protected:
   void SetUp() override { testing::write_synthetic_mnist(data_.path(), 120, 20); }
   std::string base(const std::string& out) const {
-    return "early-stopping --dataset mnist --data-dir " + data_.path() + " --device cpu --quiet --seed 3 --out " + out;
+    return "early-stopping --dataset mnist --data-dir " + data_.path() + " --device cpu --quiet --seed 3 --limit 60 --out " +
+           out;
   }
   testing::TempDir data_, out_;
 };
@@ -157,10 +166,11 @@ TEST_F(CliTraining, CtrlCStopsBetweenEpochsAndKeepsACompleteCheckpointAndLog) {
   // The log and the checkpoint describe the same completed epochs.
   const Table t = read_csv_table(log, true);
   ASSERT_GE(t.rows(), 1);
-  ResNetOptions o;
+  CifarResNetOptions o;
   o.in_channels = 1;
-  ResNet18 model(o);
-  const TrainingState s = load_checkpoint(out + "/early_stopping_last.ckpt", "ResNet18(in=1, classes=10)", model, nullptr);
+  CifarResNet18 model(o);
+  const TrainingState s =
+      load_checkpoint(out + "/early_stopping_last.ckpt", "CifarResNet18(in=1, classes=10)", model, nullptr);
   EXPECT_EQ(static_cast<int64_t>(s.history.size()), t.rows());
   EXPECT_EQ(s.epoch, t.rows());
   for (const auto& e : std::filesystem::directory_iterator(out))

@@ -12,6 +12,8 @@
 
 #include "core/safetensors.h"
 #include "data/csv.h"
+#include "layers/models.h"
+#include "trainers/checkpoint.h"
 #include "trainers/experiments/disturb_label.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
@@ -134,6 +136,50 @@ TEST_F(DisturbLabelCommand, SeedProtocolContinuesFromTheFirstRun) {
   EXPECT_TRUE(same_weights(init2, final1, "model."));
   EXPECT_FALSE(same_weights(init1, init2));
   EXPECT_NE(r.notes.find("--protocol seed"), std::string::npos) << r.notes;
+
+  // ...and trained in evaluation mode, as the tutorial's did after its resnet.eval(): every
+  // batch-norm running statistic and batch count is still run 1's final value...
+  const TensorMap final2 = load_safetensors(dir + "/disturb_label_last.ckpt").tensors;
+  int frozen = 0;
+  for (const auto& [key, t] : final1) {
+    if (key.find("running_") == std::string::npos && key.find("num_batches_tracked") == std::string::npos) continue;
+    EXPECT_EQ(t.to(DType::Float64).to_vector<double>(), final2.at(key).to(DType::Float64).to_vector<double>()) << key;
+    ++frozen;
+  }
+  EXPECT_EQ(frozen, 3 * 20);  // mean, variance and count of torchvision ResNet-18's 20 BatchNorm2d
+  // ...while the weights did train...
+  EXPECT_FALSE(same_weights({{"fc.1.weight", final1.at("model.fc.1.weight")}}, final2, "model."));
+  // ...with no dropout: every random op takes one offset of the default generator, and run 2's
+  // only one there is each epoch's shuffle (DisturbLabel draws from its own generator), so the
+  // offset moved by one per epoch. In train mode Dropout2d would take one more per step.
+  ResNetOptions ro;
+  ro.in_channels = 1;
+  ResNet18 model(ro);
+  const uint64_t after1 = load_checkpoint(dir + "/true_labels_last.ckpt", "ResNet18(in=1, classes=10)", model,
+                                          nullptr).rng_offset;
+  const uint64_t after2 = load_checkpoint(dir + "/disturb_label_last.ckpt", "ResNet18(in=1, classes=10)", model,
+                                          nullptr).rng_offset;
+  EXPECT_EQ(after2 - after1, static_cast<uint64_t>(o.common.epochs));
+  EXPECT_TRUE(testing::mentions(r.notes, {"eval mode", "never updated", "Dropout2d was off"}));
+}
+
+TEST_F(DisturbLabelCommand, DefaultProtocolTrainsBothRunsInTrainMode) {
+  DisturbLabelOptions o = options(out_.file("default"));
+  o.common.epochs = 1;
+  run_disturb_label(o);
+  const std::string dir = out_.file("default");
+  const TensorMap init2 = load_safetensors(dir + "/disturb_label_initial.safetensors").tensors;
+  const TensorMap final2 = load_safetensors(dir + "/disturb_label_last.ckpt").tensors;
+  // Run 2's batch norm moved from its fresh statistics (mean 0, variance 1, no batches)...
+  EXPECT_NE(final2.at("model.bn1.running_mean").to(DType::Float64).to_vector<double>(),
+            init2.at("bn1.running_mean").to(DType::Float64).to_vector<double>());
+  EXPECT_EQ(final2.at("model.bn1.num_batches_tracked").to(DType::Float64).item<double>(), 2.0);  // 64 / 32 steps
+  // ...and both runs drew the same dropout masks from the same generator position.
+  ResNetOptions ro;
+  ro.in_channels = 1;
+  ResNet18 model(ro);
+  EXPECT_EQ(load_checkpoint(dir + "/true_labels_last.ckpt", "ResNet18(in=1, classes=10)", model, nullptr).rng_offset,
+            load_checkpoint(dir + "/disturb_label_last.ckpt", "ResNet18(in=1, classes=10)", model, nullptr).rng_offset);
 }
 
 TEST_F(DisturbLabelCommand, RejectsBadAlphaAndResumeFiles) {

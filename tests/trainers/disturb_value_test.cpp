@@ -8,11 +8,13 @@
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
 #include <sstream>
 #include <string>
 
 #include "core/file_io.h"
 #include "core/generator.h"
+#include "core/safetensors.h"
 #include "data/image_folder.h"
 #include "samplers/sampler.h"
 #include "trainers/experiments/disturb_value.h"
@@ -167,19 +169,135 @@ TEST_F(DisturbValueCommand, SameSeedSameRun) {
   }
 }
 
+// The share of a full batch of b that keeps the tutorial's noise: each of int(b (1 - alpha))
+// draws with replacement misses a given sample with probability 1 - 1/b.
+double kept_noise_share(int64_t b, double alpha) {
+  return std::pow(1.0 - 1.0 / double(b), std::floor(double(b) * (1.0 - alpha)));
+}
+
+TEST(DisturbValueSeedNote, PrintsTheShareThatKeepsItsNoise) {
+  for (const auto& [b, alpha] : {std::pair<int64_t, double>{32, 0.3}, {8, 0.5}, {10, 0.3}, {64, 0.9}}) {
+    const std::string note = disturb_value_seed_noise_note(b, alpha);
+    EXPECT_NEAR(number_after(note, "so about "), 100 * kept_noise_share(b, alpha), 0.005) << note;
+    EXPECT_NEAR(number_after(note, "keeps its noise ("), 100 * (1 - kept_noise_share(b, alpha)), 0.005) << note;
+  }
+}
+
+// The bracketed list of numbers after `label` in `text`.
+std::vector<double> list_after(const std::string& text, const std::string& label) {
+  std::vector<double> v;
+  const size_t at = text.find(label);
+  EXPECT_NE(at, std::string::npos) << label << " not in: " << text;
+  if (at == std::string::npos) return v;
+  const size_t open = text.find('[', at), close = text.find(']', at);
+  std::istringstream in(text.substr(open + 1, close - open - 1));
+  for (std::string field; std::getline(in, field, ',');) v.push_back(std::stod(field));
+  return v;
+}
+
+// Runs the command, returning what it printed.
+std::string printed_by(const DisturbValueOptions& o, ExperimentResult& r) {
+  ::testing::internal::CaptureStdout();
+  r = run_disturb_value(o);
+  std::fflush(stdout);
+  return ::testing::internal::GetCapturedStdout();
+}
+
+// Whether every value is (y_i - lo) / (hi - lo) for some row i of `rows`, to the 4 printed decimals.
+::testing::AssertionResult scaled_from(const std::vector<double>& values, const std::vector<double>& y,
+                                       const std::vector<int64_t>& rows, double lo, double hi) {
+  for (double v : values) {
+    bool found = false;
+    for (int64_t i : rows) found = found || std::fabs(v - (y[i] - lo) / (hi - lo)) <= 5.1e-5;
+    if (!found) return ::testing::AssertionFailure() << v << " is no scaled training target";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::pair<double, double> min_max(const std::vector<double>& y, const std::vector<int64_t>& rows) {
+  double lo = y[rows[0]], hi = y[rows[0]];
+  for (int64_t i : rows) lo = std::min(lo, y[i]), hi = std::max(hi, y[i]);
+  return {lo, hi};
+}
+
+TEST_F(DisturbValueCommand, DefaultProtocolShowsOneBatchAndScalesOnTheTrainingSplit) {
+  ExperimentResult r;
+  const std::string out = printed_by(options(dir_.file("demo")), r);
+  // The tutorial's demonstration: a batch of 32 targets before and after; exactly
+  // round(0.3 * 32) = 10 of them get noise (sigma 0.05: a float target never survives it).
+  const std::vector<double> before = list_after(out, "targets:"), after = list_after(out, "disturbed:");
+  const std::vector<double> diff = list_after(out, "disturbed - targets:");
+  ASSERT_EQ(before.size(), 32u);
+  ASSERT_EQ(after.size(), 32u);
+  ASSERT_EQ(diff.size(), 32u);
+  EXPECT_EQ(std::count_if(diff.begin(), diff.end(), [](double d) { return d != 0; }), 10);
+  EXPECT_NE(out.find("changed: 10 of 32 targets"), std::string::npos) << out;
+  EXPECT_NE(r.notes.find("one-batch demonstration: 10 of 32 targets changed"), std::string::npos) << r.notes;
+  // The batch is training targets min-max scaled with the training split's range (48 / 12 rows).
+  Generator split_gen(3 ^ 0x5eed5011ULL);
+  const Split split = random_split(kRows, 12, split_gen);
+  const auto [lo, hi] = min_max(y_, split.first);
+  EXPECT_TRUE(scaled_from(before, y_, split.first, lo, hi));
+}
+
 TEST_F(DisturbValueCommand, SourceProtocolIsTheTutorialsNoise) {
   DisturbValueOptions o = options(dir_.file("seed"));
   o.common.protocol = "seed";
-  const ExperimentResult r = run_disturb_value(o);
+  ExperimentResult r;
+  const std::string out = printed_by(o, r);
   EXPECT_NE(r.notes.find("--protocol seed"), std::string::npos) << r.notes;
   EXPECT_NE(r.notes.find("WITH replacement"), std::string::npos) << r.notes;
   EXPECT_NE(r.notes.find("std 1e-8 is effectively no noise"), std::string::npos) << r.notes;
-  // With 1e-8 noise the two runs' losses stay within rounding of each other.
-  const Log clean = read_log(dir_.file("seed") + "/clean_log.csv");
-  const Log noisy = read_log(dir_.file("seed") + "/disturb_value_log.csv");
+  // Batches of 32: 22 draws, so (31/32)^22 = 49.73% of a full batch keeps its noise.
+  EXPECT_NEAR(number_after(r.notes, "so about "), 100 * kept_noise_share(32, 0.3), 0.005) << r.notes;
+
+  // The demonstration: 1e-8 noise, so whatever changed changed by a hair.
+  const std::vector<double> diff = list_after(out, "disturbed - targets:");
+  ASSERT_EQ(diff.size(), 30u);  // 30 training rows: one batch
+  const auto changed = std::count_if(diff.begin(), diff.end(), [](double d) { return d != 0; });
+  for (double d : diff) EXPECT_LT(std::fabs(d), 1e-6);
+  EXPECT_NE(out.find("changed: " + std::to_string(changed) + " of 30 targets"), std::string::npos) << out;
+
+  // The author's data preparation: min-max over the WHOLE table, then a 50:50 split.
+  EXPECT_NE(r.dataset.find("30 train / 30 test"), std::string::npos) << r.dataset;
+  Generator split_gen(3 ^ 0x5eed5011ULL);
+  const Split split = random_split(kRows, 30, split_gen);
+  std::vector<int64_t> every(kRows);
+  std::iota(every.begin(), every.end(), 0);
+  const auto [lo, hi] = min_max(y_, every);
+  ASSERT_NE(min_max(y_, split.first), std::make_pair(lo, hi)) << "the split keeps the table's range: no check";
+  EXPECT_TRUE(scaled_from(list_after(out, "targets:"), y_, split.first, lo, hi));
+
+  // One Regressor and one Adam: the noisy run starts from the clean run's final weights, and
+  // its Adam step counter carries on (one step per epoch: 30 rows in batches of 32).
+  const std::string dir = dir_.file("seed");
+  const TensorMap start2 = load_safetensors(dir + "/disturb_value_initial.safetensors").tensors;
+  const TensorMap end1 = load_safetensors(dir + "/clean_last.ckpt").tensors;
+  const TensorMap end2 = load_safetensors(dir + "/disturb_value_last.ckpt").tensors;
+  ASSERT_EQ(start2.size(), 4u);
+  for (const auto& [name, t] : start2) EXPECT_TRUE(testing::bit_equal(t, end1.at("model." + name))) << name;
+  EXPECT_EQ(end1.at("optim.step").to(DType::Float64).item<double>(), 40.0);
+  EXPECT_EQ(end2.at("optim.step").to(DType::Float64).item<double>(), 80.0);
+  // So the noisy run's first epoch starts far below the clean run's first.
+  const Log clean = read_log(dir + "/clean_log.csv");
+  const Log noisy = read_log(dir + "/disturb_value_log.csv");
   const auto a = column(clean, "train_loss"), b = column(noisy, "train_loss");
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-4 * a[i]) << "epoch " << i + 1;
+  ASSERT_EQ(a.size(), 40u);
+  ASSERT_EQ(b.size(), 40u);
+  EXPECT_LT(b.front(), 0.5 * a.front());
+}
+
+TEST_F(DisturbValueCommand, DefaultProtocolStartsBothRunsAlike) {
+  DisturbValueOptions o = options(dir_.file("alike"));
+  o.common.epochs = 3;
+  run_disturb_value(o);
+  const std::string dir = dir_.file("alike");
+  const TensorMap start1 = load_safetensors(dir + "/clean_initial.safetensors").tensors;
+  const TensorMap start2 = load_safetensors(dir + "/disturb_value_initial.safetensors").tensors;
+  ASSERT_EQ(start1.size(), 4u);
+  for (const auto& [name, t] : start1) EXPECT_TRUE(testing::bit_equal(t, start2.at(name))) << name;
+  const TensorMap end2 = load_safetensors(dir + "/disturb_value_last.ckpt").tensors;
+  EXPECT_EQ(end2.at("optim.step").to(DType::Float64).item<double>(), 6.0);  // a fresh Adam: 3 epochs of 2 steps
 }
 
 TEST_F(DisturbValueCommand, CsvErrorsNameTheFile) {

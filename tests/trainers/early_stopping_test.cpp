@@ -5,7 +5,9 @@
 #include <filesystem>
 
 #include "core/generator.h"
+#include "core/safetensors.h"
 #include "data/csv.h"
+#include "layers/models.h"
 #include "trainers/early_stopping.h"
 #include "trainers/experiments/early_stopping.h"
 #include "tests/support/helpers.h"
@@ -86,6 +88,18 @@ TEST_F(EarlyStoppingCommand, LearnsWritesItsOutputsAndResumesExactly) {
   const int64_t val_acc = log.column_index("val_accuracy");
   EXPECT_GT(log.values[2 * log.columns.size() + val_acc], 0.5);
   EXPECT_NE(r.kiln_figure.find("test accuracy"), std::string::npos);
+  // The network is the author's CIFAR ResNet-18, parameter for parameter (not the torchvision-style
+  // model of the other experiments: no max-pool, no dropout, a bias-free stem).
+  const TensorMap saved = load_safetensors(out_.file("full") + "/early_stopping_best.safetensors").tensors;
+  CifarResNetOptions co;
+  co.in_channels = 1;
+  const TensorMap expected = CifarResNet18(co).state_dict();
+  ASSERT_EQ(saved.size(), expected.size());
+  for (const auto& [name, t] : expected) {
+    ASSERT_TRUE(saved.count(name)) << name;
+    EXPECT_EQ(saved.at(name).shape(), t.shape()) << name;
+  }
+  EXPECT_TRUE(saved.count("fc.weight") && !saved.count("conv1.bias"));
 
   // Two epochs, then resume for the third: the log must equal the uninterrupted run's.
   EarlyStoppingOptions first = options(out_.file("part"));
@@ -108,6 +122,7 @@ TEST_F(EarlyStoppingCommand, LearnsWritesItsOutputsAndResumesExactly) {
 TEST_F(EarlyStoppingCommand, SourceProtocolUsesTheFirstBelowRule) {
   EarlyStoppingOptions o = options(out_.file("seed"));
   o.common.protocol = "seed";
+  o.common.limit = 60;  // nothing is learnt here: keep the full-size CIFAR ResNet's epochs short
   o.threshold = 100.0;  // every epoch is below: the first one must be chosen
   const ExperimentResult r = run_early_stopping(o);
   EXPECT_NE(r.kiln_figure.find("epoch 1:"), std::string::npos) << r.kiln_figure;

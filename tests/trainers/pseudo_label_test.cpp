@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -243,6 +244,39 @@ TEST_F(PseudoLabelCommand, AllMethodsLearnLogAlphaAndCountPseudoLabels) {
   EXPECT_GE(kept, 0);
   EXPECT_LE(kept, total);
   EXPECT_LE(right, kept);
+
+  // Each method's gain is stated against the supervised run of the same seed, in points.
+  const double base = figure_percent(rows[0].kiln_figure, "test accuracy ");
+  for (size_t m : {1u, 2u}) {
+    const double acc = figure_percent(rows[m].kiln_figure, "test accuracy ");
+    const std::string& notes = rows[m].notes;
+    EXPECT_TRUE(testing::mentions(notes, {"alpha_t = 0.05 (Lee 2013 used alpha_f = 3)"})) << rows[m].experiment;
+    const std::string label = "same-seed supervised baseline: ";
+    const size_t at = notes.find(label);
+    ASSERT_NE(at, std::string::npos) << notes;
+    double from = -1, to = -1, points = -1;
+    ASSERT_EQ(std::sscanf(notes.c_str() + at + label.size(), "%lf%% -> %lf%% (%lf points)", &from, &to, &points), 3)
+        << notes;
+    EXPECT_EQ(from, base);
+    EXPECT_EQ(to, acc);
+    EXPECT_NEAR(points, acc - base, 0.011);  // each printed to 0.01
+  }
+}
+
+TEST(PseudoLabelGainNote, SaysASmallAlphaMakesTheTermTinyAndMeasuresTheGain) {
+  // The tutorial's alpha_t and its two accuracies: 79.52 - 69.65 = +9.87 points.
+  const std::string tutorial = pseudo_label_gain_note(1e-4, 0.6965, 0.7952);
+  EXPECT_TRUE(testing::mentions(tutorial, {"alpha_t = 0.0001 makes the pseudo-label term tiny",
+                                           "at most 0.0001 against 1 for the labelled loss",
+                                           "Lee 2013 used alpha_f = 3", "same-seed supervised baseline",
+                                           "69.65% -> 79.52% (+9.87 points)"}))
+      << tutorial;
+  const std::string worse = pseudo_label_gain_note(1e-4, 0.80, 0.7875);
+  EXPECT_TRUE(testing::mentions(worse, {"80.00% -> 78.75% (-1.25 points)"})) << worse;
+  const std::string lee = pseudo_label_gain_note(3, 0.5, 0.5);
+  EXPECT_EQ(lee.find("tiny"), std::string::npos) << lee;
+  EXPECT_TRUE(testing::mentions(lee, {"alpha_t = 3 (Lee 2013 used alpha_f = 3)", "(+0.00 points)"})) << lee;
+  EXPECT_TRUE(testing::mentions(pseudo_label_gain_note(1e-4, std::nan(""), 0.7), {"run --method all"}));
 }
 
 TEST_F(PseudoLabelCommand, SeedProtocolReproducesTheTutorialsLoopAndSplit) {

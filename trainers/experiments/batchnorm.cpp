@@ -28,6 +28,8 @@ BatchNormOptions batchnorm_defaults() {
 
 namespace {
 
+constexpr const char* kProtocolUnchanged = "the tutorial describes batch normalisation but has no code to reproduce";
+
 std::string with_commas(int64_t n) {
   std::string s = std::to_string(n);
   for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
@@ -38,6 +40,7 @@ std::string with_commas(int64_t n) {
 
 ExperimentResult run_batchnorm(const BatchNormOptions& o) {
   RunContext ctx = make_run_context(o.common, "batchnorm");
+  const std::string unchanged = protocol_unchanged_note(ctx, kProtocolUnchanged);
   const std::vector<std::string> names = {"batchnorm", "no_batchnorm"};
   const std::string resume_dir = resume_directory(o.common.resume, names, "batchnorm");
   ClassificationData data = load_classification(o.common, ctx, "cifar10", 0.0);
@@ -108,16 +111,20 @@ ExperimentResult run_batchnorm(const BatchNormOptions& o) {
             fixed(loss_at(plain.fit, 0), 3) + " without, after epoch " + std::to_string(o.common.epochs) + ": " +
             fixed(loss_at(bn.fit, last), 3) + " vs " + fixed(loss_at(plain.fit, last), 3) +
             "; batch norm is evaluated with its running statistics";
-  std::printf("%s\n%s\n", r.kiln_figure.c_str(), r.notes.c_str());
+  if (!unchanged.empty()) r.notes = unchanged + "; " + r.notes;
+  std::printf("%s\n", r.notes.c_str());
+  print_headline(r);
   return r;
 }
 
 void add_batchnorm_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("batchnorm",
-                                 "ResNet-18 with and without batch normalisation (same seed, same data order): both "
-                                 "loss curves and test accuracies (the tutorial only describes it)");
+                                 "the torchvision-style ResNet-18 (as disturb-label) with and without batch "
+                                 "normalisation (same seed, same data order): both loss curves and test accuracies "
+                                 "(the tutorial only describes it)");
   auto opts = std::make_shared<BatchNormOptions>(batchnorm_defaults());
   add_common_options(*cmd, opts->common, true);
+  describe_protocol_unchanged(*cmd, kProtocolUnchanged);
   describe_multi_run_resume(*cmd);
   cmd->callback([opts] { run_batchnorm(*opts); });
 }

@@ -110,6 +110,36 @@ std::string resnet_id(const ClassificationData& data, bool batchnorm) {
          (batchnorm ? "" : ", no batchnorm") + ")";
 }
 
+std::string cifar_resnet_id(const ClassificationData& data) {
+  return "CifarResNet18(in=" + std::to_string(data.channels) + ", classes=" + std::to_string(data.class_names.size()) +
+         ")";
+}
+
+std::unique_ptr<CifarResNet18> make_cifar_resnet(const ClassificationData& data, const RunContext& ctx) {
+  CifarResNetOptions o;
+  o.in_channels = data.channels;
+  o.num_classes = static_cast<int64_t>(data.class_names.size());
+  auto model = std::make_unique<CifarResNet18>(o);
+  model->to(ctx.device);
+  return model;
+}
+
+void print_headline(const ExperimentResult& r) {
+  std::printf("kiln: %s\nthe tutorial: %s\n", r.kiln_figure.c_str(), r.source_figure.c_str());
+  std::fflush(stdout);
+}
+
+void describe_protocol_unchanged(CLI::App& cmd, const std::string& why) {
+  cmd.get_option("--protocol")->description("accepted for uniformity, but --protocol seed changes nothing here: " + why);
+}
+
+std::string protocol_unchanged_note(const RunContext& ctx, const std::string& why) {
+  if (!ctx.source_protocol) return "";
+  const std::string note = "--protocol seed changes nothing here (" + why + "); this is kiln's default protocol";
+  std::printf("%s\n", note.c_str());
+  return note;
+}
+
 std::unique_ptr<ResNet18> make_resnet(const ClassificationData& data, const RunContext& ctx, bool batchnorm) {
   ResNetOptions o;
   o.in_channels = data.channels;

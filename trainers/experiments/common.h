@@ -1,6 +1,7 @@
-// Pieces the image-classification experiments share: loading and splitting the data,
-// uploading it once to the device, the tutorial's loaders (Normalize(0.5, 0.5), batch 32),
-// the ResNet-18, test evaluation with a confusion-matrix figure, and loss-curve figures.
+// Pieces the experiments share: loading and splitting the image data, uploading it once to
+// the device, the tutorial's loaders (Normalize(0.5, 0.5), batch 32), its two ResNet-18s,
+// test evaluation with a confusion-matrix figure, loss-curve figures, and the closing lines
+// every command prints (its headline number beside the tutorial's).
 #pragma once
 
 #include <cstdint>
@@ -38,9 +39,14 @@ void apply_train_flags(const CommonOptions& o, TrainOptions& train);
 // The tutorial's transform: ToTensor + Normalize(0.5, ..., 0.5).
 ImageTransform tutorial_normalize(int64_t channels);
 
-// ResNet-18 as the tutorial builds it, for this data, on the run's device.
+// The torchvision-style ResNet-18 of the DisturbLabel section (used by disturb-label,
+// label-smoothing, batchnorm and weighted-loss), for this data, on the run's device.
 std::unique_ptr<ResNet18> make_resnet(const ClassificationData& data, const RunContext& ctx, bool batchnorm = true);
 std::string resnet_id(const ClassificationData& data, bool batchnorm);
+
+// The author's own CIFAR ResNet-18 (`modeltype('resnet18')`, used by early-stopping).
+std::unique_ptr<CifarResNet18> make_cifar_resnet(const ClassificationData& data, const RunContext& ctx);
+std::string cifar_resnet_id(const ClassificationData& data);
 
 struct TestReport {
   double accuracy = 0;
@@ -79,6 +85,17 @@ void describe_multi_run_resume(CLI::App& cmd);
 // trains from them.
 FitResult fit_run(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader* val, const LossFn& loss,
                   RunContext& ctx, FitConfig config, const std::string& resume_dir);
+
+// The last lines a command prints, so a run on its own ends like a row of REPORT.md:
+//   kiln: <kiln_figure>
+//   the tutorial: <source_figure>
+void print_headline(const ExperimentResult& r);
+
+// For a command whose tutorial code has nothing that --protocol seed could reproduce
+// differently: `why` says so in the command's --protocol help...
+void describe_protocol_unchanged(CLI::App& cmd, const std::string& why);
+// ...and, when the run asked for --protocol seed, in its output and notes (empty otherwise).
+std::string protocol_unchanged_note(const RunContext& ctx, const std::string& why);
 
 // Train loss per epoch as a plot series.
 Series train_loss_series(const std::string& name, const std::vector<EpochRecord>& history);

@@ -105,8 +105,9 @@ ExperimentResult run_confusion_matrix(const ConfusionMatrixOptions& o) {
                 static_cast<long long>(actual_count[most]), static_cast<long long>(cm.total()));
   r.notes = notes;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("confusion-matrix: %s\n%s%s\n%s\nwrote %s\n", r.dataset.c_str(), cm.to_text(names).c_str(),
-              r.kiln_figure.c_str(), r.notes.c_str(), ctx.path("confusion_matrix.png").c_str());
+  std::printf("confusion-matrix: %s\n%s%s\nwrote %s\n", r.dataset.c_str(), cm.to_text(names).c_str(),
+              r.notes.c_str(), ctx.path("confusion_matrix.png").c_str());
+  print_headline(r);
   return r;
 }
 

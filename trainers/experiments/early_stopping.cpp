@@ -58,19 +58,19 @@ ExperimentResult run_early_stopping(const EarlyStoppingOptions& o) {
   RunContext ctx = make_run_context(o.common, "early-stopping");
   ClassificationData data = load_classification(o.common, ctx, "cifar10", o.val_fraction);
   KILN_CHECK(data.val, "early-stopping needs a validation split (--val-fraction > 0)");
-  std::printf("early-stopping: %s on %s, %s protocol\n", data.description.c_str(), ctx.device.str().c_str(),
-              ctx.source_protocol ? "the tutorial's" : "kiln's default");
+  std::printf("early-stopping: the author's CIFAR ResNet-18 on %s, %s, %s protocol\n", data.description.c_str(),
+              ctx.device.str().c_str(), ctx.source_protocol ? "the tutorial's" : "kiln's default");
   const ImageTransform tf = tutorial_normalize(data.channels);
   DataLoader train(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()), false, tf);
   DataLoader val(*data.val, o.common.batch_size, nullptr, false, tf);
   DataLoader test(*data.test, o.common.batch_size, nullptr, false, tf);
-  auto model = make_resnet(data, ctx);
+  auto model = make_cifar_resnet(data, ctx);
   auto opt = make_adam(model->parameters(), o.common.lr);
 
   FitConfig c;
   c.name = "early_stopping";
   c.epochs = o.common.epochs;
-  c.model_id = resnet_id(data, true);
+  c.model_id = cifar_resnet_id(data);
   c.resume = o.common.resume;
   apply_train_flags(o.common, c.train);
   if (ctx.source_protocol) {
@@ -91,7 +91,7 @@ ExperimentResult run_early_stopping(const EarlyStoppingOptions& o) {
   const TestReport report = evaluate_test(*model, test, data, ctx, "", "Early stopping: test confusion matrix");
 
   ExperimentResult r;
-  r.experiment = "Early stopping (ResNet-18)";
+  r.experiment = "Early stopping (the author's CIFAR ResNet-18)";
   r.source_figure = "epoch 3: train 0.768, validation 0.768 (first validation loss < 1.0)";
   char buf[256];
   if (fit_result.selected_epoch > 0) {
@@ -109,14 +109,15 @@ ExperimentResult run_early_stopping(const EarlyStoppingOptions& o) {
   r.plots = {"loss_curves.png", report.confusion_png};
   r.notes = std::string(ctx.source_protocol ? "--protocol seed (tutorial rule: " : "default protocol (") + rule +
             (fit_result.stopped_early ? ", stopped early" : "") + "); " + lessons(fit_result.history);
-  std::printf("selected epoch %lld; test accuracy %s\n%s\n", static_cast<long long>(fit_result.selected_epoch),
-              percent(report.accuracy).c_str(), r.notes.c_str());
+  std::printf("%s\n", r.notes.c_str());
+  print_headline(r);
   return r;
 }
 
 void add_early_stopping_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("early-stopping",
-                                 "ResNet-18 with a validation split: kiln's early stopping (default) or the tutorial's "
+                                 "the author's CIFAR ResNet-18 (3x3 stem, no max-pool, AvgPool2d(4), Linear(512, 10)) "
+                                 "with a validation split: kiln's early stopping (default) or the tutorial's "
                                  "first-below-1.0 rule (--protocol seed)");
   auto opts = std::make_shared<EarlyStoppingOptions>(early_stopping_defaults());
   add_common_options(*cmd, opts->common, true);

@@ -1,5 +1,6 @@
-// `kiln early-stopping` (EXPERIMENTS.md section 1): ResNet-18 on CIFAR-10 with a validation
-// split, Adam 1e-3, batch 32, 51 epochs. Default protocol: real early stopping (lowest
+// `kiln early-stopping` (EXPERIMENTS.md section 1): the author's own CIFAR ResNet-18
+// (layers/models.h: CifarResNet18, not the torchvision-style model of the other experiments) on
+// CIFAR-10 with a validation split, Adam 1e-3, batch 32, 51 epochs. Default protocol: real early stopping (lowest
 // validation loss, --patience, --min-delta, best weights restored). --protocol seed: the
 // tutorial's rule (save the first epoch with validation loss < 1.0, never stop).
 #pragma once

@@ -29,6 +29,10 @@ LabelSmoothingOptions label_smoothing_defaults() {
 
 namespace {
 
+constexpr const char* kProtocolUnchanged =
+    "the tutorial only prints the K=3 targets of its LabelSmoothingLoss and trains nothing with it; its loss is "
+    "--convention source, the default";
+
 LabelSmoothing parse_convention(const std::string& name) {
   if (name == "source") return LabelSmoothing::Source;
   if (name == "pytorch") return LabelSmoothing::PyTorch;
@@ -86,6 +90,7 @@ ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
              o.smoothing);
   const LabelSmoothing convention = parse_convention(o.convention);
   RunContext ctx = make_run_context(o.common, "label-smoothing");
+  const std::string unchanged = protocol_unchanged_note(ctx, kProtocolUnchanged);
   const std::vector<std::string> names = {"plain_ce", "label_smoothing"};
   const std::string resume_dir = resume_directory(o.common.resume, names, "label-smoothing");
 
@@ -194,16 +199,20 @@ ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
             "), so the smoothed loss cannot go below " + fixed(floor, 3) + "; confidence minus accuracy " +
             fixed(100 * (plain.confidence - plain.test.accuracy), 1) + " points (plain) vs " +
             fixed(100 * (smoothed.confidence - smoothed.test.accuracy), 1) + " points (smoothed)";
-  std::printf("%s\n%s\n", r.kiln_figure.c_str(), r.notes.c_str());
+  if (!unchanged.empty()) r.notes = unchanged + "; " + r.notes;
+  std::printf("%s\n", r.notes.c_str());
+  print_headline(r);
   return r;
 }
 
 void add_label_smoothing_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("label-smoothing",
-                                 "ResNet-18 with plain cross-entropy vs label smoothing (same initialisation): test "
-                                 "accuracy and mean confidence; checks the tutorial's K=3 targets");
+                                 "the torchvision-style ResNet-18 (as disturb-label) with plain cross-entropy vs label "
+                                 "smoothing (same initialisation): test accuracy and mean confidence; checks the "
+                                 "tutorial's K=3 targets");
   auto opts = std::make_shared<LabelSmoothingOptions>(label_smoothing_defaults());
   add_common_options(*cmd, opts->common, true);
+  describe_protocol_unchanged(*cmd, kProtocolUnchanged);
   describe_multi_run_resume(*cmd);
   cmd->add_option("--smoothing", opts->smoothing, "smoothing rate alpha, in [0, 1)")
       ->check(CLI::Validator(

@@ -72,6 +72,12 @@ enum class AlphaUpdate {
 };
 double alpha_in_effect(int64_t epoch, int64_t step, AlphaUpdate update, int64_t t1, int64_t t2, double alpha_t);
 
+// The report's caveat on a pseudo-label method's gain: how small the term's weight alpha_t is
+// (Lee 2013 used alpha_f = 3; below 0.01 the term is called tiny), and the gain measured
+// against the same-seed supervised baseline, in percentage points. `baseline_accuracy` NaN:
+// no baseline was trained in this run (--method online).
+std::string pseudo_label_gain_note(double alpha_t, double baseline_accuracy, double method_accuracy);
+
 // The tutorial's balanced_subset(data, labels, num_cls, num_data) indexing, bug included:
 // for each class c in order, with idx = positions whose label is c and p a permutation of
 // 0..len(idx)-1, it takes data[p[:per_class]] into `first` and data[p[per_class:]] into

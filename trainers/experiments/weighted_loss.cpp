@@ -31,6 +31,10 @@ WeightedLossOptions weighted_loss_defaults() {
 
 namespace {
 
+constexpr const char* kProtocolUnchanged =
+    "the tutorial only builds the criterion, and as printed its code raises a NameError (it defines class_weights "
+    "and passes class_weight), so there is no run to reproduce; both protocols use the weights it intended";
+
 // The tutorial's num_ins: images per class of its (hypothetical) imbalanced data set.
 const std::vector<int64_t> kTutorialCounts = {40, 45, 30, 62, 70, 153, 395, 46, 75, 194};
 
@@ -89,6 +93,7 @@ std::vector<int64_t> imbalanced_draw(const std::vector<int64_t>& labels, const s
 
 ExperimentResult run_weighted_loss(const WeightedLossOptions& o) {
   RunContext ctx = make_run_context(o.common, "weighted-loss");
+  const std::string unchanged = protocol_unchanged_note(ctx, kProtocolUnchanged);
   const std::vector<std::string> names = {"plain_ce", "weighted_ce"};
   const std::string resume_dir = resume_directory(o.common.resume, names, "weighted-loss");
 
@@ -230,17 +235,21 @@ ExperimentResult run_weighted_loss(const WeightedLossOptions& o) {
             "; weights " + list(weights, 4) +
             "; both runs from the same initialisation, data order and dropout draws; the test set keeps its own "
             "class balance";
-  std::printf("%s\n%s\n", r.kiln_figure.c_str(), r.notes.c_str());
+  if (!unchanged.empty()) r.notes = unchanged + "; " + r.notes;
+  std::printf("%s\n", r.notes.c_str());
+  print_headline(r);
   return r;
 }
 
 void add_weighted_loss_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("weighted-loss",
-                                 "plain vs class-weighted cross-entropy (w_c = 1 - n_c/sum(n)) on a training set "
-                                 "drawn with the tutorial's class counts [40, 45, 30, 62, 70, 153, 395, 46, 75, 194]; "
-                                 "--limit scales the counts to about that many samples");
+                                 "the torchvision-style ResNet-18 (as disturb-label) with plain vs class-weighted "
+                                 "cross-entropy (w_c = 1 - n_c/sum(n)) on a training set drawn with the tutorial's "
+                                 "class counts [40, 45, 30, 62, 70, 153, 395, 46, 75, 194]; --limit scales the counts "
+                                 "to about that many samples");
   auto opts = std::make_shared<WeightedLossOptions>(weighted_loss_defaults());
   add_common_options(*cmd, opts->common, true);
+  describe_protocol_unchanged(*cmd, kProtocolUnchanged);
   describe_multi_run_resume(*cmd);
   cmd->get_option("--limit")->description(
       "scale the tutorial's class counts down to about N training samples in all, at least 1 per class (0 = the "

@@ -248,7 +248,8 @@ ExperimentResult run_weighted_sampling(const WeightedSamplingOptions& o) {
              "; the shuffled loader visits every image once per epoch, so its shares are the folder's exactly; "
              "counts over " + std::to_string(o.count_epochs) + " epochs in class_counts.csv";
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("class shares of the drawn samples: %s\n%s\n", r.kiln_figure.c_str(), r.notes.c_str());
+  std::printf("%s\n", r.notes.c_str());
+  print_headline(r);
   return r;
 }
 
