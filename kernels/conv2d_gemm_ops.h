@@ -49,11 +49,44 @@ struct Geometry {
         q(static_cast<int32_t>(g.q())), div_q(q > 0 ? q : 1), div_pq(p * q > 0 ? p * q : 1), div_w(w > 0 ? w : 1),
         div_hw(h * w > 0 ? h * w : 1), div_s(s > 0 ? s : 1), div_rs(r * s > 0 ? r * s : 1), div_sh(sh),
         div_sw(sw) {}
+
+  // Tap k = (c, r, s) of a filter bank, its channel scaled by `channel_stride` (the distance
+  // between the channels of the tensor the tap indexes).
+  struct FilterTap {
+    int32_t channel_offset, r, s;
+  };
+  KILN_HD FilterTap filter_tap(uint32_t k, int32_t channel_stride) const {
+    uint32_t c, rs, tr, ts;
+    div_rs.divmod(k, c, rs);
+    div_s.divmod(rs, tr, ts);
+    return {static_cast<int32_t>(c) * channel_stride, static_cast<int32_t>(tr), static_cast<int32_t>(ts)};
+  }
+
+  // Output pixel (n, p, q): the input image it reads and the corner its window starts at.
+  struct Window {
+    int64_t image_offset;
+    int32_t ih0, iw0;
+  };
+  KILN_HD Window output_window(uint32_t pixel) const {
+    uint32_t nb, pq, op, oq;
+    div_pq.divmod(pixel, nb, pq);
+    div_q.divmod(pq, op, oq);
+    return {static_cast<int64_t>(nb) * c * h * w, static_cast<int32_t>(op) * sh - ph, static_cast<int32_t>(oq) * sw - pw};
+  }
+
+  // x at `tap` of `window`, 0 outside the image (the padding).
+  KILN_HD float input_at(const float* x, const Window& window, const FilterTap& tap) const;
 };
 
 // True when 0 <= v < bound, in one unsigned comparison.
 KILN_HD KILN_FORCEINLINE bool in_range(int32_t v, int32_t bound) {
   return static_cast<uint32_t>(v) < static_cast<uint32_t>(bound);
+}
+
+KILN_HD inline float Geometry::input_at(const float* x, const Window& window, const FilterTap& tap) const {
+  const int32_t ih = window.ih0 + tap.r, iw = window.iw0 + tap.s;
+  if (!in_range(ih, h) || !in_range(iw, w)) return 0.f;
+  return x[window.image_offset + tap.channel_offset + ih * w + iw];
 }
 
 // Forward: A[m][k] = x at output pixel m = (n, p, q), tap k = (c, r, s); B[k][n] = w[n][k].
@@ -66,34 +99,14 @@ struct ForwardOp {
   int64_t M, N, K;
   static constexpr bool kAContiguousInM = true;
 
-  struct Row {  // output pixel m: its image and the input corner its window starts at
-    const float* image;
-    int32_t ih0, iw0;
-  };
-  struct Tap {  // reduction index k = (c, r, s)
-    int32_t channel_offset, r, s;
-  };
-  using Col = const float*;  // the filter row of output channel n
+  using Row = Geometry::Window;     // output pixel m
+  using Tap = Geometry::FilterTap;  // reduction index k = (c, r, s)
+  using Col = const float*;         // the filter row of output channel n
   using BTap = uint32_t;
 
-  KILN_HD Row a_row(uint32_t m) const {
-    uint32_t nb, pq, p, q;
-    g.div_pq.divmod(m, nb, pq);
-    g.div_q.divmod(pq, p, q);
-    return {x + static_cast<int64_t>(nb) * g.c * g.h * g.w, static_cast<int32_t>(p) * g.sh - g.ph,
-            static_cast<int32_t>(q) * g.sw - g.pw};
-  }
-  KILN_HD Tap a_tap(uint32_t k) const {
-    uint32_t c, rs, r, s;
-    g.div_rs.divmod(k, c, rs);
-    g.div_s.divmod(rs, r, s);
-    return {static_cast<int32_t>(c) * g.h * g.w, static_cast<int32_t>(r), static_cast<int32_t>(s)};
-  }
-  KILN_HD float a(const Row& row, const Tap& tap) const {
-    const int32_t ih = row.ih0 + tap.r, iw = row.iw0 + tap.s;
-    if (!in_range(ih, g.h) || !in_range(iw, g.w)) return 0.f;
-    return row.image[tap.channel_offset + ih * g.w + iw];
-  }
+  KILN_HD Row a_row(uint32_t m) const { return g.output_window(m); }
+  KILN_HD Tap a_tap(uint32_t k) const { return g.filter_tap(k, g.h * g.w); }
+  KILN_HD float a(const Row& row, const Tap& tap) const { return g.input_at(x, row, tap); }
   KILN_HD Col b_col(uint32_t n) const { return w + static_cast<int64_t>(n) * K; }
   KILN_HD BTap b_tap(uint32_t k) const { return k; }
   KILN_HD float b(Col col, BTap k) const { return col[k]; }
@@ -118,10 +131,8 @@ struct BackwardInputOp {
     const float* image;
     int32_t th0, tw0;
   };
-  struct Tap {  // k = (ko, r, s)
-    int32_t channel_offset, r, s;
-  };
-  using Col = const float*;  // input channel n's filters start here
+  using Tap = Geometry::FilterTap;  // k = (ko, r, s)
+  using Col = const float*;         // input channel n's filters start here
   using BTap = int64_t;      // offset of (ko, r, s) within a filter bank
 
   KILN_HD Row a_row(uint32_t m) const {
@@ -131,12 +142,7 @@ struct BackwardInputOp {
     return {dy + static_cast<int64_t>(nb) * g.k * g.p * g.q, static_cast<int32_t>(ih) + g.ph,
             static_cast<int32_t>(iw) + g.pw};
   }
-  KILN_HD Tap a_tap(uint32_t k) const {
-    uint32_t ko, rs, r, s;
-    g.div_rs.divmod(k, ko, rs);
-    g.div_s.divmod(rs, r, s);
-    return {static_cast<int32_t>(ko) * g.p * g.q, static_cast<int32_t>(r), static_cast<int32_t>(s)};
-  }
+  KILN_HD Tap a_tap(uint32_t k) const { return g.filter_tap(k, g.p * g.q); }
   KILN_HD float a(const Row& row, const Tap& tap) const {
     const int32_t th = row.th0 - tap.r, tw = row.tw0 - tap.s;
     if (th < 0 || tw < 0) return 0.f;
@@ -172,13 +178,8 @@ struct BackwardWeightOp {
 
   using Row = const float*;  // output channel m's first pixel in image 0
   using Tap = int64_t;       // offset of output pixel k = (n, p, q) from there
-  struct Col {               // filter tap n = (c, r, s)
-    int32_t channel_offset, r, s;
-  };
-  struct BTap {  // output pixel k: its image and the input corner its window starts at
-    int64_t image_offset;
-    int32_t ih0, iw0;
-  };
+  using Col = Geometry::FilterTap;  // filter tap n = (c, r, s)
+  using BTap = Geometry::Window;    // output pixel k
 
   KILN_HD Row a_row(uint32_t m) const { return dy + static_cast<int64_t>(m) * g.p * g.q; }
   KILN_HD Tap a_tap(uint32_t k) const {
@@ -187,24 +188,9 @@ struct BackwardWeightOp {
     return static_cast<int64_t>(nb) * g.k * g.p * g.q + pq;
   }
   KILN_HD float a(Row row, Tap tap) const { return row[tap]; }
-  KILN_HD Col b_col(uint32_t n) const {
-    uint32_t c, rs, r, s;
-    g.div_rs.divmod(n, c, rs);
-    g.div_s.divmod(rs, r, s);
-    return {static_cast<int32_t>(c) * g.h * g.w, static_cast<int32_t>(r), static_cast<int32_t>(s)};
-  }
-  KILN_HD BTap b_tap(uint32_t k) const {
-    uint32_t nb, pq, p, q;
-    g.div_pq.divmod(k, nb, pq);
-    g.div_q.divmod(pq, p, q);
-    return {static_cast<int64_t>(nb) * g.c * g.h * g.w, static_cast<int32_t>(p) * g.sh - g.ph,
-            static_cast<int32_t>(q) * g.sw - g.pw};
-  }
-  KILN_HD float b(const Col& col, const BTap& tap) const {
-    const int32_t ih = tap.ih0 + col.r, iw = tap.iw0 + col.s;
-    if (!in_range(ih, g.h) || !in_range(iw, g.w)) return 0.f;
-    return x[tap.image_offset + col.channel_offset + ih * g.w + iw];
-  }
+  KILN_HD Col b_col(uint32_t n) const { return g.filter_tap(n, g.h * g.w); }
+  KILN_HD BTap b_tap(uint32_t k) const { return g.output_window(k); }
+  KILN_HD float b(const Col& col, const BTap& tap) const { return g.input_at(x, tap, col); }
   KILN_HD void store(uint32_t m, uint32_t n, float v) const { dw[static_cast<int64_t>(m) * N + n] = v; }
 };
 

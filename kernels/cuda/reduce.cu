@@ -127,20 +127,27 @@ __device__ bool better(T v, int64_t i, T best, int64_t best_i) {
   return i < best_i;
 }
 
+// This thread's best of p[start], p[start + step], ... (p[0] when it has none).
+template <typename T>
+__device__ void scan_max(const T* p, int64_t n, int64_t start, int64_t step, T& best, int64_t& best_i) {
+  best = p[0];
+  best_i = 0;
+  for (int64_t i = start; i < n; i += step)
+    if (better(p[i], i, best, best_i)) {
+      best = p[i];
+      best_i = i;
+    }
+}
+
 // One warp per row of up to kWarpRowMax elements.
 template <typename T>
 __global__ void max_short_rows_kernel(const T* in, T* values, int64_t* indices, int64_t rows, int64_t n) {
   const int lane = threadIdx.x & 31;
   const int64_t step = static_cast<int64_t>(gridDim.x) * kWarps;
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5); row < rows; row += step) {
-    const T* p = in + row * n;
-    T best = p[0];
-    int64_t best_i = 0;
-    for (int64_t i = lane; i < n; i += 32)
-      if (better(p[i], i, best, best_i)) {
-        best = p[i];
-        best_i = i;
-      }
+    T best;
+    int64_t best_i;
+    scan_max(in + row * n, n, lane, 32, best, best_i);
     for (int off = 16; off > 0; off >>= 1) {
       const T v = __shfl_down_sync(0xffffffffu, best, off);
       const int64_t vi = __shfl_down_sync(0xffffffffu, best_i, off);
@@ -162,14 +169,9 @@ __global__ void max_long_rows_kernel(const T* in, T* values, int64_t* indices, i
   __shared__ T sv[kThreads];
   __shared__ int64_t si[kThreads];
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
-    const T* p = in + row * n;
-    T best = p[0];
-    int64_t best_i = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
-      if (better(p[i], i, best, best_i)) {
-        best = p[i];
-        best_i = i;
-      }
+    T best;
+    int64_t best_i;
+    scan_max(in + row * n, n, threadIdx.x, blockDim.x, best, best_i);
     __syncthreads();  // the previous row's results have been read
     sv[threadIdx.x] = best;
     si[threadIdx.x] = best_i;

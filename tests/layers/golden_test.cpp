@@ -32,6 +32,63 @@ const Tensor& get(const SafetensorsContents& f, const std::string& key) {
   return it->second;
 }
 
+// The model's state dict has exactly the names and shapes of the full-size PyTorch model
+// recorded in the fixture's metadata.
+void expect_state_dict_shapes(Module& model, const SafetensorsContents& f) {
+  const auto expected = nlohmann::json::parse(f.metadata.at("full_state_dict_shapes"));
+  const TensorMap mine = model.state_dict();
+  EXPECT_EQ(mine.size(), expected.size());
+  for (const auto& [name, shape] : expected.items()) {
+    ASSERT_TRUE(mine.count(name)) << "kiln has no '" << name << "'";
+    EXPECT_EQ(mine.at(name).shape(), shape.get<Shape>()) << name;
+  }
+}
+
+struct GoldenCounts {
+  int gradients = 0, buffers = 0;
+};
+
+// A whole model against a fixture of make_golden_fixtures.py: its weights ("model.*") loaded
+// and run in float64 as PyTorch computed them; eval logits, one training step's loss, every
+// parameter's gradient ("grad.*", each one and no other) and the buffers after that step
+// ("after.*"). Returns how many gradients and buffers were compared.
+GoldenCounts expect_matches_golden_model(Module& model, const SafetensorsContents& f) {
+  TensorMap weights;
+  for (const auto& [key, t] : f.tensors)
+    if (key.rfind("model.", 0) == 0) weights[key.substr(6)] = t;
+  model.load_state_dict(weights);  // float64 values into float32 parameters...
+  // ...so run in float64: convert every parameter and buffer in place.
+  for (auto& [name, t] : model.state_dict()) {
+    if (t.dtype() == DType::Float32) t.set_data(weights.at(name).clone());
+  }
+  model.eval();
+  {
+    NoGradGuard no_grad;
+    EXPECT_TRUE(all_close(model(get(f, "input")), get(f, "eval_logits"), 1e-9, 1e-9));
+  }
+  model.train();
+  const Tensor loss = cross_entropy(model(get(f, "input")), get(f, "labels"));
+  EXPECT_TRUE(all_close(loss.reshape({1}), get(f, "train_loss"), 1e-10, 1e-10));
+  loss.backward();
+  GoldenCounts n;
+  for (const auto& [name, p] : model.named_parameters()) {
+    EXPECT_TRUE(p.grad().defined()) << name;
+    if (!p.grad().defined()) continue;
+    EXPECT_TRUE(all_close(p.grad(), get(f, "grad." + name), 1e-9, 1e-8)) << name;
+    ++n.gradients;
+  }
+  int expected_grads = 0;
+  for (const auto& [key, t] : f.tensors) expected_grads += key.rfind("grad.", 0) == 0;
+  EXPECT_EQ(n.gradients, expected_grads);  // every parameter PyTorch has, and no other
+  for (const auto& [key, t] : f.tensors) {
+    if (key.rfind("after.", 0) != 0) continue;
+    const std::string name = key.substr(6);
+    EXPECT_TRUE(all_close(model.state_dict().at(name), t, 1e-10, 1e-10)) << name;
+    ++n.buffers;
+  }
+  return n;
+}
+
 TEST(GoldenPyTorch, Conv2dForwardAndBackward) {
   const auto f = fixture("conv2d");
   for (const std::string name : {"stem", "down", "pointwise", "mnist"}) {
@@ -134,14 +191,8 @@ TEST(GoldenPyTorch, OptimizerTrajectories) {
 
 TEST(GoldenPyTorch, ResNet18StateDictNamesAndShapesMatchTorchvision) {
   const auto f = fixture("resnet18");
-  const auto expected = nlohmann::json::parse(f.metadata.at("full_state_dict_shapes"));
   ResNet18 model;  // full size, as the tutorial builds it
-  const TensorMap mine = model.state_dict();
-  EXPECT_EQ(mine.size(), expected.size());
-  for (const auto& [name, shape] : expected.items()) {
-    ASSERT_TRUE(mine.count(name)) << "kiln has no '" << name << "'";
-    EXPECT_EQ(mine.at(name).shape(), shape.get<Shape>()) << name;
-  }
+  expect_state_dict_shapes(model, f);
 }
 
 TEST(GoldenPyTorch, ResNet18LogitsLossAndEveryGradient) {
@@ -150,50 +201,14 @@ TEST(GoldenPyTorch, ResNet18LogitsLossAndEveryGradient) {
   o.width = 4;
   o.dropout = 0.0;  // the fixture's train pass ran with dropout off
   ResNet18 model(o);
-  TensorMap weights;
-  for (const auto& [key, t] : f.tensors)
-    if (key.rfind("model.", 0) == 0) weights[key.substr(6)] = t;
-  model.load_state_dict(weights);  // float64 values into float32 parameters...
-  // ...so run in float64: convert every parameter and buffer in place.
-  for (auto& [name, t] : model.state_dict()) {
-    if (t.dtype() == DType::Float32) t.set_data(weights.at(name).clone());
-  }
-  model.eval();
-  {
-    NoGradGuard no_grad;
-    EXPECT_TRUE(all_close(model(get(f, "input")), get(f, "eval_logits"), 1e-9, 1e-9));
-  }
-  model.train();
-  const Tensor loss = cross_entropy(model(get(f, "input")), get(f, "labels"));
-  EXPECT_TRUE(all_close(loss.reshape({1}), get(f, "train_loss"), 1e-10, 1e-10));
-  loss.backward();
-  int grads = 0;
-  for (const auto& [name, p] : model.named_parameters()) {
-    ASSERT_TRUE(p.grad().defined()) << name;
-    EXPECT_TRUE(all_close(p.grad(), get(f, "grad." + name), 1e-9, 1e-8)) << name;
-    ++grads;
-  }
-  int expected_grads = 0;
-  for (const auto& [key, t] : f.tensors) expected_grads += key.rfind("grad.", 0) == 0;
-  EXPECT_EQ(grads, expected_grads);  // every parameter PyTorch has, and no other
-  EXPECT_EQ(grads, 63);
-  for (const auto& [key, t] : f.tensors) {
-    if (key.rfind("after.", 0) != 0) continue;
-    const std::string name = key.substr(6);
-    EXPECT_TRUE(all_close(model.state_dict().at(name), t, 1e-10, 1e-10)) << name;
-  }
+  const GoldenCounts n = expect_matches_golden_model(model, f);
+  EXPECT_EQ(n.gradients, 63);
 }
 
 TEST(GoldenPyTorch, CifarResNet18StateDictNamesAndShapesMatchTheAuthorsModel) {
   const auto f = fixture("cifar_resnet18");
-  const auto expected = nlohmann::json::parse(f.metadata.at("full_state_dict_shapes"));
   CifarResNet18 model;  // full size, as the early-stopping experiment builds it
-  const TensorMap mine = model.state_dict();
-  EXPECT_EQ(mine.size(), expected.size());
-  for (const auto& [name, shape] : expected.items()) {
-    ASSERT_TRUE(mine.count(name)) << "kiln has no '" << name << "'";
-    EXPECT_EQ(mine.at(name).shape(), shape.get<Shape>()) << name;
-  }
+  expect_state_dict_shapes(model, f);
 }
 
 TEST(GoldenPyTorch, CifarResNet18LogitsLossAndEveryGradient) {
@@ -201,42 +216,10 @@ TEST(GoldenPyTorch, CifarResNet18LogitsLossAndEveryGradient) {
   CifarResNetOptions o;
   o.width = 2;  // as the fixture's model
   CifarResNet18 model(o);
-  TensorMap weights;
-  for (const auto& [key, t] : f.tensors)
-    if (key.rfind("model.", 0) == 0) weights[key.substr(6)] = t;
-  model.load_state_dict(weights);
-  // Float64 throughout, as PyTorch computed the fixture.
-  for (auto& [name, t] : model.state_dict()) {
-    if (t.dtype() == DType::Float32) t.set_data(weights.at(name).clone());
-  }
-  model.eval();
-  {
-    NoGradGuard no_grad;
-    EXPECT_TRUE(all_close(model(get(f, "input")), get(f, "eval_logits"), 1e-9, 1e-9));
-  }
-  model.train();
-  const Tensor loss = cross_entropy(model(get(f, "input")), get(f, "labels"));
-  EXPECT_TRUE(all_close(loss.reshape({1}), get(f, "train_loss"), 1e-10, 1e-10));
-  loss.backward();
-  int grads = 0;
-  for (const auto& [name, p] : model.named_parameters()) {
-    ASSERT_TRUE(p.grad().defined()) << name;
-    EXPECT_TRUE(all_close(p.grad(), get(f, "grad." + name), 1e-9, 1e-8)) << name;
-    ++grads;
-  }
-  int expected_grads = 0;
-  for (const auto& [key, t] : f.tensors) expected_grads += key.rfind("grad.", 0) == 0;
-  EXPECT_EQ(grads, expected_grads);  // every parameter PyTorch has, and no other
+  const GoldenCounts n = expect_matches_golden_model(model, f);
   // Stem conv + BN (3), 8 blocks of two conv + BN (6 each), 3 shortcuts of conv + BN (3 each), fc (2).
-  EXPECT_EQ(grads, 3 + 8 * 6 + 3 * 3 + 2);
-  int buffers = 0;
-  for (const auto& [key, t] : f.tensors) {
-    if (key.rfind("after.", 0) != 0) continue;
-    const std::string name = key.substr(6);
-    EXPECT_TRUE(all_close(model.state_dict().at(name), t, 1e-10, 1e-10)) << name;
-    ++buffers;
-  }
-  EXPECT_EQ(buffers, 3 * (1 + 8 * 2 + 3));  // running mean, var and count of all 20 BatchNorm2d
+  EXPECT_EQ(n.gradients, 3 + 8 * 6 + 3 * 3 + 2);
+  EXPECT_EQ(n.buffers, 3 * (1 + 8 * 2 + 3));  // running mean, var and count of all 20 BatchNorm2d
 }
 
 }  // namespace

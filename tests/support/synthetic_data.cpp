@@ -66,4 +66,16 @@ void write_synthetic_cifar10(const std::string& dir, int64_t per_batch, int64_t 
   write_file_atomic(dir + "/test_batch.bin", test.data(), test.size());
 }
 
+void tiny_mnist_run(CommonOptions& c, const std::string& data_dir, const std::string& out, uint64_t seed) {
+  c.dataset = "mnist";
+  c.data_dir = data_dir;
+  c.device = "cpu";
+  c.epochs = 1;
+  c.limit = 32;
+  c.test_limit = 20;
+  c.out = out;
+  c.quiet = true;
+  c.seed = seed;
+}
+
 }  // namespace kiln::testing

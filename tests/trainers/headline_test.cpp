@@ -84,17 +84,7 @@ class Headline : public ::testing::Test {
     data_ = nullptr;
   }
   // The flags every image command shares here: the synthetic set, one epoch, few samples.
-  static void tiny(CommonOptions& c, const std::string& out) {
-    c.dataset = "mnist";
-    c.data_dir = data_->path();
-    c.device = "cpu";
-    c.epochs = 1;
-    c.limit = 32;
-    c.test_limit = 20;
-    c.out = out;
-    c.quiet = true;
-    c.seed = 2;
-  }
+  static void tiny(CommonOptions& c, const std::string& out) { testing::tiny_mnist_run(c, data_->path(), out, 2); }
   static testing::TempDir* data_;
   testing::TempDir out_;
 };

@@ -26,15 +26,7 @@ class ProtocolUnchanged : public ::testing::Test {
  protected:
   void SetUp() override { testing::write_synthetic_mnist(data_.path(), 400, 20); }
   void tiny(CommonOptions& c, const std::string& out, const std::string& protocol) const {
-    c.dataset = "mnist";
-    c.data_dir = data_.path();
-    c.device = "cpu";
-    c.epochs = 1;
-    c.limit = 32;
-    c.test_limit = 20;
-    c.out = out;
-    c.quiet = true;
-    c.seed = 9;
+    testing::tiny_mnist_run(c, data_.path(), out, 9);
     c.protocol = protocol;
   }
   // Runs `run` with each protocol and checks the note, the printed line and identical logs.
