@@ -1,6 +1,7 @@
-// ImageFolder loading (see image_folder.h): directory scanning in a stable order, PNG/JPEG
-// decoding and encoding through stb, and a bilinear resize whose exact formula is documented
-// in the header so results can be reproduced outside kiln.
+// ImageFolder loading (see image_folder.h): directory scanning in a stable order, PNG
+// decoding and encoding through stb, JPEG decoding through libjpeg-turbo (jpeg_decoder.h),
+// and a bilinear resize whose exact formula is documented in the header so results can be
+// reproduced outside kiln.
 #include "data/image_folder.h"
 
 #include <algorithm>
@@ -11,14 +12,15 @@
 #include <memory>
 
 #include "core/file_io.h"
+#include "data/jpeg_decoder.h"
 
 // stb is compiled here and only here, with internal linkage (STATIC) so it cannot clash with
-// another copy in the program, and only its PNG and JPEG decoders to keep the attack surface
-// small. Files are read by kiln and decoded from memory, so stb's stdio code is left out.
-// stb_image 2.27 (the version Debian 12 ships) allocates its JPEG decoder state with malloc and
-// reads parts of it that a corrupt file never sets (fixed upstream in 2.28 by zeroing it), so
-// every stb allocation is zeroed here. Its asserts check its own invariants, and kiln must
-// not abort on a bad file, so they are compiled out in every build type, as in release builds.
+// another copy in the program, and only its PNG decoder (JPEGs go to libjpeg-turbo, see
+// jpeg_decoder.h) to keep the attack surface small. Files are read by kiln and decoded from
+// memory, so stb's stdio code is left out. Every stb allocation is zeroed, so no decoder state
+// a corrupt file leaves unset is ever read uninitialised. Its asserts check its own
+// invariants, and kiln must not abort on a bad file, so they are compiled out in every build
+// type, as in release builds.
 #include <cstdlib>
 #define STBI_MALLOC(size) std::calloc(1, size)
 #define STBI_REALLOC(p, size) std::realloc(p, size)
@@ -27,7 +29,6 @@
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_STATIC
 #define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
 #define STBI_NO_STDIO
 #define STBI_MAX_DIMENSIONS kiln::kMaxImageDimension
 #include <stb/stb_image.h>
@@ -81,39 +82,6 @@ std::vector<std::string> sorted_entries(const std::filesystem::path& dir, Keep k
   KILN_CHECK(!ec, "cannot list '", dir.string(), "': ", ec.message());
   std::sort(names.begin(), names.end());
   return names;
-}
-
-// stb_image 2.27 writes past its 256-entry Huffman tables when a JPEG DHT segment declares
-// more than 256 codes in one table (fixed upstream in 2.28). stb reads a DHT segment after any
-// 0xFF 0xC4 it meets as a marker, so every such pair is parsed here as stb would parse it
-// (bytes past the end read as 0, as in stb) and the file is refused if a table is too big.
-// Legitimate JPEGs hold a handful of DHT markers; the count is capped so that a file packed
-// with them cannot make this scan slow.
-constexpr int kMaxJpegHuffmanMarkers = 4096;
-
-std::string check_jpeg_huffman_tables(const uint8_t* data, size_t size) {
-  const auto byte = [&](size_t i) -> int { return i < size ? data[i] : 0; };
-  int markers = 0;
-  for (size_t m = 0; m + 1 < size; ++m) {
-    if (data[m] != 0xFF || data[m + 1] != 0xC4) continue;
-    if (++markers > kMaxJpegHuffmanMarkers)
-      return "more than " + std::to_string(kMaxJpegHuffmanMarkers) + " Huffman table markers";
-    size_t p = m + 2;
-    long remaining = ((byte(p) << 8) | byte(p + 1)) - 2;
-    p += 2;
-    // Each table takes at least 17 bytes of the segment, so this loop ends; past the end of
-    // the data every count reads as 0, so nothing more can overflow.
-    while (remaining > 0 && p < size) {
-      const int q = byte(p++);
-      if ((q >> 4) > 1 || (q & 15) > 3) break;  // stb rejects the file here
-      int codes = 0;
-      for (int i = 0; i < 16; ++i) codes += byte(p++);
-      if (codes > 256) return "a Huffman table declares " + std::to_string(codes) + " codes, more than 256";
-      p += static_cast<size_t>(codes);
-      remaining -= 17 + codes;
-    }
-  }
-  return "";
 }
 
 bool has_png_signature(const uint8_t* data, size_t size) {
@@ -177,15 +145,11 @@ DecodedImage decode_image(const uint8_t* data, size_t size, const std::string& s
   KILN_CHECK(size <= static_cast<size_t>(INT_MAX), source, ": image file of ", size,
              " bytes is too large to decode");
   const int len = static_cast<int>(size);
-  // stb tries its PNG decoder first and only on the PNG signature; anything else may reach
-  // the JPEG decoder.
-  if (!has_png_signature(data, size)) {
-    const std::string bad = check_jpeg_huffman_tables(data, size);
-    KILN_CHECK(bad.empty(), source, ": cannot decode image (corrupt JPEG: ", bad, ")");
-  } else {
-    const std::string bad = check_png_chunks(data, size);
-    KILN_CHECK(bad.empty(), source, ": cannot decode image (corrupt PNG: ", bad, ")");
-  }
+  if (has_jpeg_signature(data, size)) return decode_jpeg(data, size, source);
+  KILN_CHECK(has_png_signature(data, size), source,
+             ": cannot decode image (not a PNG or JPEG file: it starts with neither signature)");
+  const std::string bad = check_png_chunks(data, size);
+  KILN_CHECK(bad.empty(), source, ": cannot decode image (corrupt PNG: ", bad, ")");
   int width = 0, height = 0, channels = 0;
   // desired_channels = 0 keeps the file's channels, so the conversion below is kiln's own.
   // stb checks the dimensions against STBI_MAX_DIMENSIONS before allocating any pixels, and
@@ -194,7 +158,7 @@ DecodedImage decode_image(const uint8_t* data, size_t size, const std::string& s
   const std::unique_ptr<stbi_uc, StbiFree> pixels(
       stbi_load_from_memory(data, len, &width, &height, &channels, 0));
   KILN_CHECK(pixels != nullptr, source, ": cannot decode image (", stbi_failure_reason(),
-             "; PNG and JPEG up to ", kMaxImageDimension, " pixels a side are supported)");
+             "; PNGs up to ", kMaxImageDimension, " pixels a side are supported)");
   KILN_CHECK(width >= 1 && height >= 1 && width <= kMaxImageDimension && height <= kMaxImageDimension, source,
              ": image is ", width, "x", height, ", expected 1 to ", kMaxImageDimension, " pixels on each side");
   KILN_CHECK(channels >= 1 && channels <= 4, source, ": image has ", channels,

@@ -1,5 +1,6 @@
-// libFuzzer target: PNG/JPEG decoding as kiln builds stb_image (PNG and JPEG decoders only,
-// bounded dimensions), followed by the resize the ImageFolder loader applies.
+// libFuzzer target: image decoding as ImageFolder does it (PNG through kiln's build of
+// stb_image, JPEG through libjpeg-turbo, bounded dimensions), followed by the resize the
+// loader applies.
 #include <cstddef>
 #include <cstdint>
 
