@@ -241,9 +241,9 @@ int main(int argc, char** argv) {
     Tensor rm = Tensor::zeros({64}, DType::Float32, dev), rv = Tensor::ones({64}, DType::Float32, dev);
     // Effective bandwidth on the minimal traffic: forward reads x and writes y; forward +
     // backward also reads dy (and x again) and writes dx: 2 and 5 tensor passes.
-    report("batchnorm_fwd_train", bench::median_ms(dev, [&] { (void)batch_norm(x, rm, rv, g, b, true); }), 0,
+    report("batchnorm_fwd_train", bench::median_ms(dev, [&] { (void)batch_norm(x, rm, rv, g, b, Phase::Train); }), 0,
            2.0 * x.nbytes());
-    report("batchnorm_fwd_eval", bench::median_ms(dev, [&] { (void)batch_norm(x, rm, rv, g, b, false); }), 0,
+    report("batchnorm_fwd_eval", bench::median_ms(dev, [&] { (void)batch_norm(x, rm, rv, g, b, Phase::Eval); }), 0,
            2.0 * x.nbytes());
     Tensor xg = x.clone().set_requires_grad(true);
     const Tensor dy = randn(s, gen, DType::Float32, dev);
@@ -251,7 +251,7 @@ int main(int argc, char** argv) {
            bench::median_ms(dev,
                             [&] {
                               GradModeGuard grad(true);
-                              batch_norm(xg, rm, rv, g, b, true).backward(dy);
+                              batch_norm(xg, rm, rv, g, b, Phase::Train).backward(dy);
                             }),
            0, 5.0 * x.nbytes());
 #if KILN_HAS_CUDNN
@@ -317,7 +317,7 @@ int main(int argc, char** argv) {
     const int64_t n = (gpu ? 64ll << 20 : 16ll << 20) / 4;
     Tensor x = randn({n}, gen, DType::Float32, dev);
     report("dropout_" + std::to_string(n * 4 >> 20) + "MB",
-           bench::median_ms(dev, [&] { (void)dropout(x, 0.5, true, gen); }), 0, 2.0 * x.nbytes());
+           bench::median_ms(dev, [&] { (void)dropout(x, 0.5, Phase::Train, gen); }), 0, 2.0 * x.nbytes());
   }
 
   std::printf("\n%-36s %10s %10s %10s\n", "benchmark", "ms", "TFLOP/s", "GB/s");

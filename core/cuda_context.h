@@ -65,3 +65,30 @@ inline unsigned grid_for(int64_t n, int threads, int64_t max_blocks = 65535LL * 
 
 // After every <<<...>>> launch.
 #define KILN_LAUNCH_CHECK() ::kiln::cuda::check_launch(__FILE__, __LINE__)
+
+#if defined(__CUDACC__)
+#include <source_location>
+#include <utility>
+
+namespace kiln::cuda {
+
+// The grid and block of one launch, and the line that wrote it, so a failed launch is
+// reported where the kernel was launched rather than inside launch().
+struct LaunchShape {
+  LaunchShape(dim3 grid, dim3 block, std::source_location where = std::source_location::current())
+      : grid(grid), block(block), where(where) {}
+  dim3 grid;
+  dim3 block;
+  std::source_location where;
+};
+
+// Launches `kernel` on kiln's stream without dynamic shared memory and checks the launch:
+//   launch(scale_kernel<T>, {grid_for(n, kThreads), kThreads}, n, x, alpha);
+template <typename... Params, typename... Args>
+void launch(void (*kernel)(Params...), LaunchShape shape, Args&&... args) {
+  kernel<<<shape.grid, shape.block, 0, stream()>>>(std::forward<Args>(args)...);
+  check_launch(shape.where.file_name(), static_cast<int>(shape.where.line()));
+}
+
+}  // namespace kiln::cuda
+#endif

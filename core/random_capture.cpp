@@ -82,8 +82,7 @@ void RandomCapture::prepare_replay() {
   }
   if (values.count == 0) return;
   uint64_t* cells = cell(0);
-  KILN_DISPATCH_DEVICE(device_, kernels::cpu::write_offset_cells(cells, values),
-                       kernels::cuda::write_offset_cells(cells, values));
+  KILN_ON_DEVICE(device_, write_offset_cells)(cells, values);
 }
 
 uint64_t RandomCapture::draws_per_replay(const Generator& gen) const {

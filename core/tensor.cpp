@@ -389,11 +389,7 @@ void Tensor::set_data(const Tensor& source) const {
 
 Tensor& Tensor::fill_(double value) {
   if (numel() == 0) return *this;
-  if (device().is_cpu()) {
-    kernels::cpu::fill(*this, value);
-  } else {
-    KILN_ON_CUDA(kernels::cuda::fill(*this, value));
-  }
+  KILN_ON_DEVICE(device(), fill)(*this, value);
   return *this;
 }
 

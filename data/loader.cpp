@@ -80,9 +80,7 @@ Batch DataLoader::gather(const Tensor& index) const {
   a.offset = (a.flip_p > 0 || a.crop_padding > 0) ? gen_.next_offset() : 0;
   b.inputs = Tensor::empty({a.batch, a.channels, a.height, a.width}, DType::Float32, data_.inputs.device());
   const uint8_t* src = data_.inputs.data<uint8_t>();
-  KILN_DISPATCH_DEVICE(data_.inputs.device(),
-                       kernels::cpu::gather_images(a, src, index.data<int64_t>(), b.inputs.data<float>()),
-                       kernels::cuda::gather_images(a, src, index.data<int64_t>(), b.inputs.data<float>()));
+  KILN_ON_DEVICE(data_.inputs.device(), gather_images)(a, src, index.data<int64_t>(), b.inputs.data<float>());
   return b;
 }
 

@@ -19,14 +19,17 @@ enum class UnaryOp : uint8_t { Neg, Relu, Exp, Log, Sqrt, Square };
 // ReluBackward: a where b > 0 else 0 (a = upstream gradient, b = relu input).
 enum class BinaryOp : uint8_t { Add, Sub, Mul, Div, Eq, Gt, ReluBackward };
 
+// Where binary_scalar puts its scalar: op(a, s) (Right) or op(s, a) (Left, as in s - a).
+enum class ScalarSide : uint8_t { Right, Left };
+
 const char* op_name(UnaryOp op);
 const char* op_name(BinaryOp op);
 
 namespace cpu {
 void unary(UnaryOp op, const Tensor& a, const Tensor& out);
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
-// out = op(a, s), or op(s, a) when scalar_first.
-void binary_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first, const Tensor& out);
+// out = op(a, s), or op(s, a) when the scalar is on the left.
+void binary_scalar(BinaryOp op, const Tensor& a, double s, ScalarSide side, const Tensor& out);
 void axpy(const Tensor& x, double alpha, const Tensor& out);  // out += alpha * x
 void copy(const Tensor& src, const Tensor& dst);
 void fill(const Tensor& dst, double value);
@@ -35,7 +38,7 @@ void fill(const Tensor& dst, double value);
 namespace cuda {
 void unary(UnaryOp op, const Tensor& a, const Tensor& out);
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
-void binary_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first, const Tensor& out);
+void binary_scalar(BinaryOp op, const Tensor& a, double s, ScalarSide side, const Tensor& out);
 void axpy(const Tensor& x, double alpha, const Tensor& out);
 void copy(const Tensor& src, const Tensor& dst);  // any device pair; one of them is CUDA
 void fill(const Tensor& dst, double value);

@@ -32,11 +32,16 @@ struct DisturbLabelArgs {
   PhiloxOffset offset;
 };
 
+// Which samples of a batch DisturbValue noises: exactly round(alpha * N) distinct ones (the
+// method as published), or the tutorial's draw (noise for all, then int(N * (1 - alpha))
+// samples drawn with replacement get theirs zeroed).
+enum class DisturbValueSelection : uint8_t { ExactCount, TutorialZeroing };
+
 struct DisturbValueArgs {
   int64_t n = 0, width = 1;  // targets [n, width]
   double alpha = 0.0;        // fraction in [0, 1]
   double sigma = 0.0;
-  bool source_protocol = false;
+  DisturbValueSelection selection = DisturbValueSelection::ExactCount;
   uint64_t seed = 0;
   PhiloxOffset offset;  // uses offset and offset + 1
 };

@@ -73,7 +73,7 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     NoGradGuard no_grad;
     num_batches_tracked_.copy_(add(num_batches_tracked_.to(DType::Float64), 1.0));
   }
-  return batch_norm(x, running_mean_, running_var_, weight_, bias_, is_training(), momentum_, eps_);
+  return batch_norm(x, running_mean_, running_var_, weight_, bias_, phase(), momentum_, eps_);
 }
 std::string BatchNorm2d::describe() const {
   return "BatchNorm2d(" + std::to_string(channels_) + ", eps=" + fmt(eps_) + ", momentum=" + fmt(momentum_) + ")";
@@ -84,13 +84,13 @@ Tensor ReLU::forward(const Tensor& x) { return relu(x); }
 Dropout::Dropout(double p, Generator& gen) : p_(p), gen_(gen) {
   KILN_CHECK(p >= 0 && p < 1, "Dropout: p must be in [0, 1), got ", p);
 }
-Tensor Dropout::forward(const Tensor& x) { return dropout(x, p_, is_training(), gen_); }
+Tensor Dropout::forward(const Tensor& x) { return dropout(x, p_, phase(), gen_); }
 std::string Dropout::describe() const { return "Dropout(p=" + fmt(p_) + ")"; }
 
 Dropout2d::Dropout2d(double p, Generator& gen) : p_(p), gen_(gen) {
   KILN_CHECK(p >= 0 && p < 1, "Dropout2d: p must be in [0, 1), got ", p);
 }
-Tensor Dropout2d::forward(const Tensor& x) { return dropout2d(x, p_, is_training(), gen_); }
+Tensor Dropout2d::forward(const Tensor& x) { return dropout2d(x, p_, phase(), gen_); }
 std::string Dropout2d::describe() const { return "Dropout2d(p=" + fmt(p_) + ")"; }
 
 MaxPool2d::MaxPool2d(int64_t kernel, int64_t stride, int64_t padding)

@@ -21,20 +21,21 @@ Tensor& Module::register_buffer(const std::string& name, Tensor value) {
   return *buffers_.back().second;
 }
 
-void Module::collect(const std::string& prefix, bool parameters, NamedTensors& out) const {
-  for (const auto& [name, t] : parameters ? parameters_ : buffers_) out.emplace_back(prefix + name, *t);
-  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", parameters, out);
+void Module::collect(const std::string& prefix, Kind kind, NamedTensors& out) const {
+  for (const auto& [name, t] : kind == Kind::Parameters ? parameters_ : buffers_)
+    out.emplace_back(prefix + name, *t);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", kind, out);
 }
 
 NamedTensors Module::named_parameters() const {
   NamedTensors out;
-  collect("", true, out);
+  collect("", Kind::Parameters, out);
   return out;
 }
 
 NamedTensors Module::named_buffers() const {
   NamedTensors out;
-  collect("", false, out);
+  collect("", Kind::Buffers, out);
   return out;
 }
 

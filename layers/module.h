@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/nn.h"
 #include "core/safetensors.h"
 #include "core/tensor.h"
 
@@ -47,6 +48,7 @@ class Module {
   void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
+  Phase phase() const { return training_ ? Phase::Train : Phase::Eval; }
 
   // Sets every parameter's gradient to zero, allocating it once on first use: the
   // gradient buffers then keep their addresses for the whole run (fused optimizers and
@@ -72,7 +74,8 @@ class Module {
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
 
  private:
-  void collect(const std::string& prefix, bool parameters, NamedTensors& out) const;
+  enum class Kind { Parameters, Buffers };
+  void collect(const std::string& prefix, Kind kind, NamedTensors& out) const;
   void str_into(std::string& out, const std::string& name, int indent) const;
 
   // Stable addresses: std::deque would do too; unique_ptr keeps the intent explicit.

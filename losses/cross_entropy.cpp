@@ -46,11 +46,8 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& labels_in, const Cro
     dispatch_floating(logits.dtype(), "cross_entropy", [&]<typename T>() {
       const T* pw = weights.defined() ? weights.data<T>() : nullptr;
       T* pd = dlogits.defined() ? dlogits.data<T>() : nullptr;
-      KILN_DISPATCH_DEVICE(logits.device(),
-                           kernels::cpu::cross_entropy_forward<T>(a, logits.data<T>(), labels.data<int64_t>(), pw,
-                                                                  loss.data<T>(), pd, row_weight.data<T>()),
-                           kernels::cuda::cross_entropy_forward<T>(a, logits.data<T>(), labels.data<int64_t>(), pw,
-                                                                   loss.data<T>(), pd, row_weight.data<T>()));
+      KILN_ON_DEVICE(logits.device(), cross_entropy_forward<T>)(a, logits.data<T>(), labels.data<int64_t>(), pw,
+                                                                loss.data<T>(), pd, row_weight.data<T>());
     });
 
   Tensor out, scale_den;

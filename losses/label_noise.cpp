@@ -20,13 +20,12 @@ Tensor disturb_label(const Tensor& labels_in, int64_t num_classes, double alpha_
   a.seed = gen.seed();
   a.offset = gen.reserve(labels.device());
   Tensor out = Tensor::empty(labels.shape(), DType::Int64, labels.device());
-  if (a.n > 0)
-    KILN_DISPATCH_DEVICE(labels.device(), kernels::cpu::disturb_label(a, labels.data<int64_t>(), out.data<int64_t>()),
-                         kernels::cuda::disturb_label(a, labels.data<int64_t>(), out.data<int64_t>()));
+  if (a.n > 0) KILN_ON_DEVICE(labels.device(), disturb_label)(a, labels.data<int64_t>(), out.data<int64_t>());
   return out;
 }
 
-Tensor disturb_value(const Tensor& targets_in, double alpha, double sigma, Generator& gen, bool source_protocol) {
+Tensor disturb_value(const Tensor& targets_in, double alpha, double sigma, Generator& gen,
+                     kernels::DisturbValueSelection selection) {
   KILN_CHECK(targets_in.defined() && (targets_in.dim() == 1 || targets_in.dim() == 2),
              "disturb_value: targets must be [N] or [N, T]");
   KILN_CHECK(alpha >= 0 && alpha <= 1, "disturb_value: alpha must be a fraction in [0, 1], got ", alpha);
@@ -37,15 +36,14 @@ Tensor disturb_value(const Tensor& targets_in, double alpha, double sigma, Gener
   a.width = t.dim() == 2 ? t.size(1) : 1;
   a.alpha = alpha;
   a.sigma = sigma;
-  a.source_protocol = source_protocol;
+  a.selection = selection;
   a.seed = gen.seed();
   a.offset = gen.reserve(t.device());
   gen.reserve(t.device());  // the noise draws use offset + 1
   Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
   if (t.numel() > 0)
     dispatch_floating(t.dtype(), "disturb_value", [&]<typename T>() {
-      KILN_DISPATCH_DEVICE(t.device(), kernels::cpu::disturb_value<T>(a, t.data<T>(), out.data<T>()),
-                           kernels::cuda::disturb_value<T>(a, t.data<T>(), out.data<T>()));
+      KILN_ON_DEVICE(t.device(), disturb_value<T>)(a, t.data<T>(), out.data<T>());
     });
   return out;
 }

@@ -8,6 +8,7 @@
 
 #include "core/generator.h"
 #include "core/tensor.h"
+#include "kernels/label_noise.h"
 
 namespace kiln {
 
@@ -41,10 +42,10 @@ Tensor disturb_label(const Tensor& labels, int64_t num_classes, double alpha_per
                      Generator& gen = default_generator());
 
 // DisturbValue (Kim et al. 2021): a copy of float `targets` [N] or [N, T] in which exactly
-// round(alpha * N) distinct samples get N(0, sigma^2) noise. With source_protocol, the
+// round(alpha * N) distinct samples get N(0, sigma^2) noise; with TutorialZeroing, the
 // tutorial's draw instead: noise for all, then int(N*(1-alpha)) samples drawn with
-// replacement get their noise zeroed.
+// replacement get their noise zeroed (kernels/label_noise.h).
 Tensor disturb_value(const Tensor& targets, double alpha, double sigma, Generator& gen = default_generator(),
-                     bool source_protocol = false);
+                     kernels::DisturbValueSelection selection = kernels::DisturbValueSelection::ExactCount);
 
 }  // namespace kiln

@@ -21,8 +21,7 @@ Tensor mse_loss(const Tensor& pred_in, const Tensor& target_in, Reduction reduct
   const Tensor x = pred_in.detach().contiguous(), y = target_in.detach().contiguous();
   Tensor total = Tensor::empty({}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), "mse_loss", [&]<typename T>() {
-    KILN_DISPATCH_DEVICE(x.device(), kernels::cpu::mse_forward<T>(n, x.data<T>(), y.data<T>(), total.data<T>()),
-                         kernels::cuda::mse_forward<T>(n, x.data<T>(), y.data<T>(), total.data<T>()));
+    KILN_ON_DEVICE(x.device(), mse_forward<T>)(n, x.data<T>(), y.data<T>(), total.data<T>());
   });
   const double inv_n = reduction == Reduction::Mean ? 1.0 / static_cast<double>(n) : 1.0;
   Tensor out = total;
@@ -35,9 +34,7 @@ Tensor mse_loss(const Tensor& pred_in, const Tensor& target_in, Reduction reduct
     const Tensor g = g_in.contiguous();
     Tensor dx = Tensor::empty(x.shape(), x.dtype(), x.device());
     dispatch_floating(x.dtype(), "mse_loss backward", [&]<typename T>() {
-      KILN_DISPATCH_DEVICE(x.device(),
-                           kernels::cpu::mse_backward<T>(n, x.data<T>(), y.data<T>(), g.data<T>(), 2.0 * inv_n, dx.data<T>()),
-                           kernels::cuda::mse_backward<T>(n, x.data<T>(), y.data<T>(), g.data<T>(), 2.0 * inv_n, dx.data<T>()));
+      KILN_ON_DEVICE(x.device(), mse_backward<T>)(n, x.data<T>(), y.data<T>(), g.data<T>(), 2.0 * inv_n, dx.data<T>());
     });
     return std::vector<Tensor>{dx, need_target ? neg(dx) : Tensor()};
   });

@@ -26,7 +26,8 @@ void check_channel_vector(const Tensor& t, const Tensor& x, int64_t c, const cha
 }  // namespace
 
 Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, bool training, double momentum, double eps) {
+                  const Tensor& bias, Phase phase, double momentum, double eps) {
+  const bool training = phase == Phase::Train;
   check_defined(x_in, "batch_norm", "input");
   check_floating(x_in, "batch_norm");
   KILN_CHECK(x_in.dim() == 2 || x_in.dim() == 4, "batch_norm: input must be [N, C] or [N, C, H, W], got ",
@@ -51,13 +52,9 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (!training) {
     dispatch_floating(x.dtype(), "batch_norm", [&]<typename T>() {
-      KILN_DISPATCH_DEVICE(x.device(),
-                           kernels::cpu::batchnorm_forward_eval<T>(s, x.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b),
-                                                                   running_mean.data<T>(), running_var.data<T>(), eps,
-                                                                   y.data<T>()),
-                           kernels::cuda::batchnorm_forward_eval<T>(s, x.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b),
-                                                                    running_mean.data<T>(), running_var.data<T>(), eps,
-                                                                    y.data<T>()));
+      KILN_ON_DEVICE(x.device(), batchnorm_forward_eval<T>)(s, x.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b),
+                                                            running_mean.data<T>(), running_var.data<T>(), eps,
+                                                            y.data<T>());
     });
     // Evaluation mode is an affine map per channel: dx = g * gamma * invstd_running.
     return record("batch_norm_eval", y, {x_in, weight, bias},
@@ -74,14 +71,10 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
   Tensor save_mean = Tensor::empty({c}, x.dtype(), x.device());
   Tensor save_invstd = Tensor::empty({c}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), "batch_norm", [&]<typename T>() {
-    KILN_DISPATCH_DEVICE(
-        x.device(),
-        kernels::cpu::batchnorm_forward_train<T>(s, x.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b), eps, momentum,
-                                                 y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
-                                                 ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var)),
-        kernels::cuda::batchnorm_forward_train<T>(s, x.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b), eps, momentum,
-                                                  y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
-                                                  ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var)));
+    KILN_ON_DEVICE(x.device(), batchnorm_forward_train<T>)(s, x.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b), eps,
+                                                           momentum, y.data<T>(), save_mean.data<T>(),
+                                                           save_invstd.data<T>(), ptr_or_null<T>(running_mean),
+                                                           ptr_or_null<T>(running_var));
   });
   const bool need_x = x_in.requires_grad();
   const bool need_wb = (weight.defined() && weight.requires_grad()) || (bias.defined() && bias.requires_grad());
@@ -94,13 +87,9 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
       db = Tensor::empty({s.c}, x.dtype(), x.device());
     }
     dispatch_floating(x.dtype(), "batch_norm backward", [&]<typename T>() {
-      KILN_DISPATCH_DEVICE(x.device(),
-                           kernels::cpu::batchnorm_backward<T>(s, g.data<T>(), x.data<T>(), ptr_or_null<T>(w),
-                                                               save_mean.data<T>(), save_invstd.data<T>(),
-                                                               ptr_or_null<T>(dx), ptr_or_null<T>(dw), ptr_or_null<T>(db)),
-                           kernels::cuda::batchnorm_backward<T>(s, g.data<T>(), x.data<T>(), ptr_or_null<T>(w),
-                                                                save_mean.data<T>(), save_invstd.data<T>(),
-                                                                ptr_or_null<T>(dx), ptr_or_null<T>(dw), ptr_or_null<T>(db)));
+      KILN_ON_DEVICE(x.device(), batchnorm_backward<T>)(s, g.data<T>(), x.data<T>(), ptr_or_null<T>(w),
+                                                        save_mean.data<T>(), save_invstd.data<T>(), ptr_or_null<T>(dx),
+                                                        ptr_or_null<T>(dw), ptr_or_null<T>(db));
     });
     return std::vector<Tensor>{dx, w.defined() ? dw : Tensor(), db};
   });

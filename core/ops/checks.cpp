@@ -15,8 +15,7 @@ bool all_finite(const Tensor& a_in) {
   const Tensor a = a_in.detach().contiguous();
   int64_t bad = 0;
   dispatch_floating(a.dtype(), "all_finite", [&]<typename T>() {
-    KILN_DISPATCH_DEVICE(a.device(), bad = kernels::cpu::count_nonfinite<T>(a.data<T>(), a.numel()),
-                         bad = kernels::cuda::count_nonfinite<T>(a.data<T>(), a.numel()));
+    bad = KILN_ON_DEVICE(a.device(), count_nonfinite<T>)(a.data<T>(), a.numel());
   });
   return bad == 0;
 }

@@ -15,16 +15,15 @@ namespace {
 
 void apply(const kernels::DropoutArgs& a, const Tensor& x, const Tensor& y) {
   dispatch_floating(x.dtype(), "dropout", [&]<typename T>() {
-    KILN_DISPATCH_DEVICE(x.device(), kernels::cpu::dropout_apply<T>(a, x.data<T>(), y.data<T>()),
-                         kernels::cuda::dropout_apply<T>(a, x.data<T>(), y.data<T>()));
+    KILN_ON_DEVICE(x.device(), dropout_apply<T>)(a, x.data<T>(), y.data<T>());
   });
 }
 
-Tensor dropout_impl(const Tensor& x_in, double p, bool training, Generator& gen, int64_t group, const char* name) {
+Tensor dropout_impl(const Tensor& x_in, double p, Phase phase, Generator& gen, int64_t group, const char* name) {
   check_defined(x_in, name, "input");
   check_floating(x_in, name);
   KILN_CHECK(p >= 0 && p < 1, name, ": p must be in [0, 1), got ", p);
-  if (!training || p == 0) return x_in;
+  if (phase == Phase::Eval || p == 0) return x_in;
   const Tensor x = x_in.detach().contiguous();
   kernels::DropoutArgs a;
   a.numel = x.numel();
@@ -44,16 +43,16 @@ Tensor dropout_impl(const Tensor& x_in, double p, bool training, Generator& gen,
 
 }  // namespace
 
-Tensor dropout(const Tensor& x, double p, bool training, Generator& gen) {
-  return dropout_impl(x, p, training, gen, 1, "dropout");
+Tensor dropout(const Tensor& x, double p, Phase phase, Generator& gen) {
+  return dropout_impl(x, p, phase, gen, 1, "dropout");
 }
 
-Tensor dropout2d(const Tensor& x, double p, bool training, Generator& gen) {
+Tensor dropout2d(const Tensor& x, double p, Phase phase, Generator& gen) {
   check_defined(x, "dropout2d", "input");
   KILN_CHECK(x.dim() == 2 || x.dim() == 4, "dropout2d: input must be [N, C] or [N, C, H, W], got ",
              shape_str(x.shape()));
   const int64_t group = x.dim() == 4 ? x.size(2) * x.size(3) : 1;
-  return dropout_impl(x, p, training, gen, std::max<int64_t>(group, 1), "dropout2d");
+  return dropout_impl(x, p, phase, gen, std::max<int64_t>(group, 1), "dropout2d");
 }
 
 }  // namespace kiln

@@ -10,6 +10,7 @@
 namespace kiln {
 
 using kernels::BinaryOp;
+using kernels::ScalarSide;
 using kernels::UnaryOp;
 using namespace ops_detail;
 
@@ -19,7 +20,7 @@ Tensor run_unary(UnaryOp op, const Tensor& a) {
   check_defined(a, kernels::op_name(op), "input");
   check_floating(a, kernels::op_name(op));
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
-  KILN_DISPATCH_DEVICE(a.device(), kernels::cpu::unary(op, a, out), kernels::cuda::unary(op, a, out));
+  KILN_ON_DEVICE(a.device(), unary)(op, a, out);
   return out;
 }
 
@@ -31,16 +32,15 @@ Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   NoGradGuard no_grad;  // the broadcast views below are plumbing, not graph
   const Tensor ea = a.expand(shape), eb = b.expand(shape);
-  KILN_DISPATCH_DEVICE(a.device(), kernels::cpu::binary(op, ea, eb, out), kernels::cuda::binary(op, ea, eb, out));
+  KILN_ON_DEVICE(a.device(), binary)(op, ea, eb, out);
   return out;
 }
 
-Tensor run_scalar(BinaryOp op, const Tensor& a, double s, bool scalar_first) {
+Tensor run_scalar(BinaryOp op, const Tensor& a, double s, ScalarSide side) {
   check_defined(a, kernels::op_name(op), "input");
   check_floating(a, kernels::op_name(op));
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
-  KILN_DISPATCH_DEVICE(a.device(), kernels::cpu::binary_scalar(op, a, s, scalar_first, out),
-                       kernels::cuda::binary_scalar(op, a, s, scalar_first, out));
+  KILN_ON_DEVICE(a.device(), binary_scalar)(op, a, s, side, out);
   return out;
 }
 
@@ -81,32 +81,32 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor add(const Tensor& a, double s) {
-  Tensor out = run_scalar(BinaryOp::Add, a, s, false);
+  Tensor out = run_scalar(BinaryOp::Add, a, s, ScalarSide::Right);
   return record("add_scalar", out, {a}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
 }
 
 Tensor sub(const Tensor& a, double s) {
-  Tensor out = run_scalar(BinaryOp::Sub, a, s, false);
+  Tensor out = run_scalar(BinaryOp::Sub, a, s, ScalarSide::Right);
   return record("sub_scalar", out, {a}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
 }
 
 Tensor mul(const Tensor& a, double s) {
-  Tensor out = run_scalar(BinaryOp::Mul, a, s, false);
+  Tensor out = run_scalar(BinaryOp::Mul, a, s, ScalarSide::Right);
   return record("mul_scalar", out, {a}, [s](const Tensor& g) { return std::vector<Tensor>{mul(g, s)}; });
 }
 
 Tensor div(const Tensor& a, double s) {
-  Tensor out = run_scalar(BinaryOp::Div, a, s, false);
+  Tensor out = run_scalar(BinaryOp::Div, a, s, ScalarSide::Right);
   return record("div_scalar", out, {a}, [s](const Tensor& g) { return std::vector<Tensor>{div(g, s)}; });
 }
 
 Tensor rsub(double s, const Tensor& a) {
-  Tensor out = run_scalar(BinaryOp::Sub, a, s, true);
+  Tensor out = run_scalar(BinaryOp::Sub, a, s, ScalarSide::Left);
   return record("rsub_scalar", out, {a}, [](const Tensor& g) { return std::vector<Tensor>{neg(g)}; });
 }
 
 Tensor rdiv(double s, const Tensor& a) {
-  Tensor out = run_scalar(BinaryOp::Div, a, s, true);
+  Tensor out = run_scalar(BinaryOp::Div, a, s, ScalarSide::Left);
   // d(s/a)/da = -s/a^2 = -out/a
   return record("rdiv_scalar", out, {a}, [a = a.detach(), out = out.detach()](const Tensor& g) {
     return std::vector<Tensor>{neg(div(mul(g, out), a))};
@@ -123,8 +123,7 @@ Tensor relu(const Tensor& a) {
   return record("relu", out, {a}, [a = a.detach()](const Tensor& g) {
     // The gradient at exactly 0 is taken as 0, as PyTorch does.
     Tensor grad = Tensor::empty(g.shape(), g.dtype(), g.device());
-    KILN_DISPATCH_DEVICE(g.device(), kernels::cpu::binary(BinaryOp::ReluBackward, g, a, grad),
-                         kernels::cuda::binary(BinaryOp::ReluBackward, g, a, grad));
+    KILN_ON_DEVICE(g.device(), binary)(BinaryOp::ReluBackward, g, a, grad);
     return std::vector<Tensor>{grad};
   });
 }
@@ -168,7 +167,7 @@ void add_(Tensor& dst, const Tensor& src, double alpha) {
   check_floating(dst, "add_");
   NoGradGuard no_grad;
   const Tensor e = src.expand(dst.shape());
-  KILN_DISPATCH_DEVICE(dst.device(), kernels::cpu::axpy(e, alpha, dst), kernels::cuda::axpy(e, alpha, dst));
+  KILN_ON_DEVICE(dst.device(), axpy)(e, alpha, dst);
 }
 
 }  // namespace kiln

@@ -42,9 +42,8 @@ Tensor index_select(const Tensor& a_in, const Tensor& index_in) {
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   if (out.numel() > 0) {
     dispatch_gatherable(a.dtype(), [&]<typename T>() {
-      KILN_DISPATCH_DEVICE(a.device(),
-                           kernels::cpu::index_select_rows<T>(a.data<T>(), index.data<int64_t>(), out.data<T>(), count, rows, row_size),
-                           kernels::cuda::index_select_rows<T>(a.data<T>(), index.data<int64_t>(), out.data<T>(), count, rows, row_size));
+      KILN_ON_DEVICE(a.device(), index_select_rows<T>)(a.data<T>(), index.data<int64_t>(), out.data<T>(), count,
+                                                       rows, row_size);
     });
   }
   return record("index_select", out, {a_in}, [in_shape = a_in.shape(), index, rows, row_size, count](const Tensor& g_in) {
@@ -52,9 +51,7 @@ Tensor index_select(const Tensor& a_in, const Tensor& index_in) {
     Tensor grad = Tensor::zeros(in_shape, g.dtype(), g.device());
     if (g.numel() > 0) {
       dispatch_floating(g.dtype(), "index_select backward", [&]<typename T>() {
-        KILN_DISPATCH_DEVICE(g.device(),
-                             kernels::cpu::index_add_rows<T>(g.data<T>(), index.data<int64_t>(), grad.data<T>(), count, rows, row_size),
-                             kernels::cuda::index_add_rows<T>(g.data<T>(), index.data<int64_t>(), grad.data<T>(), count, rows, row_size));
+        KILN_ON_DEVICE(g.device(), index_add_rows<T>)(g.data<T>(), index.data<int64_t>(), grad.data<T>(), count, rows, row_size);
       });
     }
     return std::vector<Tensor>{grad};

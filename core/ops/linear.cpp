@@ -44,8 +44,7 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
       if (!b_in.defined()) y.zero_();
     } else {
       dispatch_floating(x.dtype(), "linear", [&]<typename T>() {
-        KILN_DISPATCH_DEVICE(x.device(), kernels::cpu::gemm<T>(g, x.data<T>(), w.data<T>(), y.data<T>()),
-                             kernels::cuda::gemm<T>(g, x.data<T>(), w.data<T>(), y.data<T>()));
+        KILN_ON_DEVICE(x.device(), gemm<T>)(g, x.data<T>(), w.data<T>(), y.data<T>());
       });
     }
   }

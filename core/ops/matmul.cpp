@@ -54,8 +54,7 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b) {
   g.stride_b = batched ? pb.t.stride(0) : 0;
   g.stride_c = m * n;
   dispatch_floating(a.dtype(), "matmul", [&]<typename T>() {
-    KILN_DISPATCH_DEVICE(a.device(), kernels::cpu::gemm<T>(g, pa.t.data<T>(), pb.t.data<T>(), out.data<T>()),
-                         kernels::cuda::gemm<T>(g, pa.t.data<T>(), pb.t.data<T>(), out.data<T>()));
+    KILN_ON_DEVICE(a.device(), gemm<T>)(g, pa.t.data<T>(), pb.t.data<T>(), out.data<T>());
   });
   return out;
 }

@@ -14,8 +14,7 @@ void uniform_(Tensor& t, Generator& gen, double low, double high) {
   KILN_CHECK(low <= high, "uniform_: low (", low, ") must not exceed high (", high, ")");
   const uint64_t offset = gen.next_offset();
   dispatch_floating(t.dtype(), "uniform_", [&]<typename T>() {
-    KILN_DISPATCH_DEVICE(t.device(), kernels::cpu::fill_uniform<T>(t.data<T>(), t.numel(), gen.seed(), offset, low, high),
-                         kernels::cuda::fill_uniform<T>(t.data<T>(), t.numel(), gen.seed(), offset, low, high));
+    KILN_ON_DEVICE(t.device(), fill_uniform<T>)(t.data<T>(), t.numel(), gen.seed(), offset, low, high);
   });
 }
 
@@ -25,8 +24,7 @@ void normal_(Tensor& t, Generator& gen, double mean, double stddev) {
   KILN_CHECK(stddev >= 0, "normal_: stddev must be >= 0, got ", stddev);
   const uint64_t offset = gen.next_offset();
   dispatch_floating(t.dtype(), "normal_", [&]<typename T>() {
-    KILN_DISPATCH_DEVICE(t.device(), kernels::cpu::fill_normal<T>(t.data<T>(), t.numel(), gen.seed(), offset, mean, stddev),
-                         kernels::cuda::fill_normal<T>(t.data<T>(), t.numel(), gen.seed(), offset, mean, stddev));
+    KILN_ON_DEVICE(t.device(), fill_normal<T>)(t.data<T>(), t.numel(), gen.seed(), offset, mean, stddev);
   });
 }
 

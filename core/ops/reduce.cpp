@@ -35,8 +35,7 @@ Tensor sum_one_dim(const Tensor& a_in, int64_t dim) {
   out_shape[dim] = 1;
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   dispatch_floating(a.dtype(), "sum", [&]<typename T>() {
-    KILN_DISPATCH_DEVICE(a.device(), kernels::cpu::sum_mid<T>(a.data<T>(), out.data<T>(), m.outer, m.n, m.inner),
-                         kernels::cuda::sum_mid<T>(a.data<T>(), out.data<T>(), m.outer, m.n, m.inner));
+    KILN_ON_DEVICE(a.device(), sum_mid<T>)(a.data<T>(), out.data<T>(), m.outer, m.n, m.inner);
   });
   return out;
 }
@@ -125,8 +124,7 @@ void max_along(const Tensor& a_in, int64_t dim, Tensor* values, Tensor* indices)
   dispatch_floating(a.dtype(), "max", [&]<typename T>() {
     T* pv = values ? values->data<T>() : nullptr;
     int64_t* pi = indices ? indices->data<int64_t>() : nullptr;
-    KILN_DISPATCH_DEVICE(a.device(), kernels::cpu::max_mid<T>(a.data<T>(), pv, pi, m.outer, m.n, m.inner),
-                         kernels::cuda::max_mid<T>(a.data<T>(), pv, pi, m.outer, m.n, m.inner));
+    KILN_ON_DEVICE(a.device(), max_mid<T>)(a.data<T>(), pv, pi, m.outer, m.n, m.inner);
   });
 }
 }  // namespace

@@ -71,13 +71,16 @@ void col2im(const Conv2dShape& s, const T* col, int64_t n0, int64_t nb, T* dx) {
     }
 }
 
+// Whether matmul reads an operand as stored or transposed.
+enum class Layout { AsStored, Transposed };
+
 // Row-major GEMM through kernels/gemm.h.
 template <typename T>
-void matmul(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
-            T* c, int64_t ldc, double beta) {
+void matmul(Layout layout_a, Layout layout_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+            int64_t ldb, T* c, int64_t ldc, double beta) {
   GemmArgs g;
-  g.trans_a = ta;
-  g.trans_b = tb;
+  g.trans_a = layout_a == Layout::Transposed;
+  g.trans_b = layout_b == Layout::Transposed;
   g.m = m;
   g.n = n;
   g.k = k;
@@ -98,7 +101,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
   for (int64_t n0 = 0; n0 < s.n; n0 += chunk) {
     const int64_t nb = std::min(chunk, s.n - n0), cols = nb * PQ;
     im2col(s, x, n0, nb, col.data());
-    matmul<T>(false, false, s.k, cols, CRS, weight, CRS, col.data(), cols, out.data(), cols, 0.0);
+    matmul<T>(Layout::AsStored, Layout::AsStored, s.k, cols, CRS, weight, CRS, col.data(), cols, out.data(),
+              cols, 0.0);
     // out is [K, nb*PQ]; y is [N, K, PQ].
 #pragma omp parallel for collapse(2) schedule(static) if (nb * s.k * PQ > kParallelGrain)
     for (int64_t b = 0; b < nb; ++b)
@@ -124,7 +128,8 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* weight, T
       for (int64_t k = 0; k < s.k; ++k)
         std::memcpy(dyc.data() + k * cols + b * PQ, dy + ((n0 + b) * s.k + k) * PQ, PQ * sizeof(T));
     // dcol [CRS, cols] = W^T [CRS, K] @ dyc [K, cols]
-    matmul<T>(true, false, CRS, cols, s.k, weight, CRS, dyc.data(), cols, col.data(), cols, 0.0);
+    matmul<T>(Layout::Transposed, Layout::AsStored, CRS, cols, s.k, weight, CRS, dyc.data(), cols, col.data(),
+              cols, 0.0);
     col2im(s, col.data(), n0, nb, dx);
   }
 }
@@ -143,7 +148,8 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
       for (int64_t k = 0; k < s.k; ++k)
         std::memcpy(dyc.data() + k * cols + b * PQ, dy + ((n0 + b) * s.k + k) * PQ, PQ * sizeof(T));
     // dW [K, CRS] (+)= dyc [K, cols] @ col^T [cols, CRS]
-    matmul<T>(false, true, s.k, CRS, cols, dyc.data(), cols, col.data(), cols, dweight, CRS, n0 == 0 ? 0.0 : 1.0);
+    matmul<T>(Layout::AsStored, Layout::Transposed, s.k, CRS, cols, dyc.data(), cols, col.data(), cols,
+              dweight, CRS, n0 == 0 ? 0.0 : 1.0);
     if (dbias)
       for (int64_t k = 0; k < s.k; ++k) {
         const T* row = dyc.data() + k * cols;

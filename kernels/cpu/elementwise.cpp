@@ -101,7 +101,8 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   });
 }
 
-void binary_scalar(BinaryOp op, const Tensor& a, double scalar, bool scalar_first, const Tensor& out) {
+void binary_scalar(BinaryOp op, const Tensor& a, double scalar, ScalarSide side, const Tensor& out) {
+  const bool scalar_first = side == ScalarSide::Left;
   const auto s = make_strided<2>(out.shape(), {&out.strides(), &a.strides()});
   dispatch_floating(out.dtype(), op_name(op), [&]<typename T>() {
     const T* pa = a.data<T>();

@@ -24,7 +24,7 @@ template <typename T>
 void disturb_value(const DisturbValueArgs& a, const T* targets, T* out) {
   const uint64_t offset = a.offset.resolve();
   std::vector<bool> noisy(static_cast<size_t>(a.n), false);
-  if (a.source_protocol) {
+  if (a.selection == DisturbValueSelection::TutorialZeroing) {
     std::fill(noisy.begin(), noisy.end(), true);
     const int64_t draws = source_zeroed_draws(a.alpha, a.n);
     for (int64_t t = 0; t < draws; ++t) noisy[uniform_index(a.seed, offset, t, a.n)] = false;

@@ -265,12 +265,9 @@ void batchnorm_forward_train(const BatchNormShape& s, const T* x, const T* gamma
   const unsigned blocks = static_cast<unsigned>(s.c * splits);
   Tensor partial = Tensor::empty(Shape{static_cast<int64_t>(blocks * sizeof(bn::Moments))}, DType::UInt8, current());
   bn::Moments* p = static_cast<bn::Moments*>(partial.raw_data());
-  bn_stats_kernel<T><<<blocks, kThreads, 0, kiln::cuda::stream()>>>(s, splits, x, p);
-  KILN_LAUNCH_CHECK();
-  bn_normalize_kernel<T><<<blocks, kThreads, 0, kiln::cuda::stream()>>>(s, splits, x, gamma, beta, eps, momentum, p, y,
-                                                                       save_mean, save_invstd, running_mean,
-                                                                       running_var);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(bn_stats_kernel<T>, {blocks, kThreads}, s, splits, x, p);
+  kiln::cuda::launch(bn_normalize_kernel<T>, {blocks, kThreads}, s, splits, x, gamma, beta, eps, momentum, p,
+                     y, save_mean, save_invstd, running_mean, running_var);
 }
 
 template <typename T>
@@ -281,9 +278,8 @@ void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma,
   using Channel = bn::EvalChannel<typename AccOf<T>::type>;
   Tensor scratch = Tensor::empty(Shape{static_cast<int64_t>(s.c * sizeof(Channel))}, DType::UInt8, current());
   Channel* channels = static_cast<Channel*>(scratch.raw_data());
-  bn_eval_channels_kernel<T><<<kiln::cuda::grid_for(s.c, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      s.c, gamma, beta, running_mean, running_var, eps, channels);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(bn_eval_channels_kernel<T>, {kiln::cuda::grid_for(s.c, kThreads), kThreads}, s.c, gamma,
+                     beta, running_mean, running_var, eps, channels);
   const unsigned grid = kiln::cuda::grid_for(total, kThreads);
   if (total < FastDivmod::kLimit) {
     bn_eval_kernel<T, uint32_t><<<grid, kThreads, 0, kiln::cuda::stream()>>>(
@@ -303,11 +299,10 @@ void batchnorm_backward(const BatchNormShape& s, const T* dy, const T* x, const 
   const unsigned blocks = static_cast<unsigned>(s.c * splits);
   Tensor partial = Tensor::empty(Shape{static_cast<int64_t>(blocks * sizeof(DySums))}, DType::UInt8, current());
   DySums* p = static_cast<DySums*>(partial.raw_data());
-  bn_backward_sums_kernel<T><<<blocks, kThreads, 0, kiln::cuda::stream()>>>(s, splits, dy, x, save_mean, save_invstd, p);
-  KILN_LAUNCH_CHECK();
-  bn_backward_dx_kernel<T><<<blocks, kThreads, 0, kiln::cuda::stream()>>>(s, splits, dy, x, gamma, save_mean,
-                                                                         save_invstd, p, dx, dgamma, dbeta);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(bn_backward_sums_kernel<T>, {blocks, kThreads}, s, splits, dy, x, save_mean, save_invstd,
+                     p);
+  kiln::cuda::launch(bn_backward_dx_kernel<T>, {blocks, kThreads}, s, splits, dy, x, gamma, save_mean,
+                     save_invstd, p, dx, dgamma, dbeta);
 }
 
 #define KILN_INSTANTIATE(T)                                                                                       \

@@ -360,9 +360,9 @@ void conv2d_backward_weight(const Conv2dShape& shape, const float* x, const floa
   run_gemm(conv_gemm::backward_weight_op(shape, x, dy, dweight), precision);
   if (dbias && shape.k > 0) {
     const int64_t pq = shape.p() * shape.q();
-    bias_grad_kernel<<<static_cast<unsigned>(shape.k), 256, 0, kiln::cuda::stream()>>>(
-        static_cast<uint32_t>(shape.n), static_cast<uint32_t>(shape.k), FastDivmod(pq > 0 ? pq : 1), dy, dbias);
-    KILN_LAUNCH_CHECK();
+    kiln::cuda::launch(bias_grad_kernel, {static_cast<unsigned>(shape.k), 256},
+                       static_cast<uint32_t>(shape.n), static_cast<uint32_t>(shape.k),
+                       FastDivmod(pq > 0 ? pq : 1), dy, dbias);
   }
 }
 

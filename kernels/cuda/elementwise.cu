@@ -130,9 +130,8 @@ void device_copy(const Tensor& src, const Tensor& dst) {
   }
   dispatch_all(dst.dtype(), "copy", [&]<typename To>() {
     dispatch_all(src.dtype(), "copy", [&]<typename From>() {
-      copy_kernel<To, From><<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(
-          static_cast<const From*>(src.raw_data()), static_cast<To*>(dst.raw_data()), s);
-      KILN_LAUNCH_CHECK();
+      kiln::cuda::launch(copy_kernel<To, From>, {grid(s.numel), kThreads},
+                         static_cast<const From*>(src.raw_data()), static_cast<To*>(dst.raw_data()), s);
     });
   });
 }
@@ -172,14 +171,14 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   });
 }
 
-void binary_scalar(BinaryOp op, const Tensor& a, double scalar, bool scalar_first, const Tensor& out) {
+void binary_scalar(BinaryOp op, const Tensor& a, double scalar, ScalarSide side, const Tensor& out) {
+  const bool scalar_first = side == ScalarSide::Left;
   const auto s = make_strided<2>(out.shape(), {&out.strides(), &a.strides()});
   if (s.numel == 0) return;
   dispatch_floating(out.dtype(), op_name(op), [&]<typename T>() {
     with_binary(op, [&]<BinaryOp Op>() {
-      binary_scalar_kernel<T, Op><<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(
-          a.data<T>(), static_cast<T>(scalar), scalar_first, out.data<T>(), s);
-      KILN_LAUNCH_CHECK();
+      kiln::cuda::launch(binary_scalar_kernel<T, Op>, {grid(s.numel), kThreads}, a.data<T>(),
+                         static_cast<T>(scalar), scalar_first, out.data<T>(), s);
     });
   });
 }
@@ -188,9 +187,8 @@ void axpy(const Tensor& x, double alpha, const Tensor& out) {
   const auto s = make_strided<2>(out.shape(), {&out.strides(), &x.strides()});
   if (s.numel == 0) return;
   dispatch_floating(out.dtype(), "add_", [&]<typename T>() {
-    axpy_kernel<T><<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(x.data<T>(), static_cast<T>(alpha),
-                                                                        out.data<T>(), s);
-    KILN_LAUNCH_CHECK();
+    kiln::cuda::launch(axpy_kernel<T>, {grid(s.numel), kThreads}, x.data<T>(), static_cast<T>(alpha),
+                       out.data<T>(), s);
   });
 }
 
@@ -199,9 +197,8 @@ void fill(const Tensor& dst, double value) {
   const auto s = make_strided<1>(dst.shape(), strides);
   if (s.numel == 0) return;
   dispatch_all(dst.dtype(), "fill", [&]<typename T>() {
-    fill_kernel<T><<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(static_cast<T*>(dst.raw_data()),
-                                                                        convert<T>(value), s);
-    KILN_LAUNCH_CHECK();
+    kiln::cuda::launch(fill_kernel<T>, {grid(s.numel), kThreads}, static_cast<T*>(dst.raw_data()),
+                       convert<T>(value), s);
   });
 }
 

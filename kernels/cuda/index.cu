@@ -49,18 +49,16 @@ template <typename T>
 void index_select_rows(const T* src, const int64_t* index, T* out, int64_t count, int64_t rows, int64_t row_size) {
   const int64_t total = count * row_size;
   if (total == 0) return;
-  index_select_kernel<T><<<kiln::cuda::grid_for(total, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      src, index, out, count, rows, row_size, kiln::cuda::device_error_flag());
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(index_select_kernel<T>, {kiln::cuda::grid_for(total, kThreads), kThreads}, src, index,
+                     out, count, rows, row_size, kiln::cuda::device_error_flag());
 }
 
 template <typename T>
 void index_add_rows(const T* src, const int64_t* index, T* dst, int64_t count, int64_t rows, int64_t row_size) {
   const int64_t total = count * row_size;
   if (total == 0) return;
-  index_add_kernel<T><<<kiln::cuda::grid_for(total, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      src, index, dst, count, rows, row_size, kiln::cuda::device_error_flag());
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(index_add_kernel<T>, {kiln::cuda::grid_for(total, kThreads), kThreads}, src, index, dst,
+                     count, rows, row_size, kiln::cuda::device_error_flag());
 }
 
 template void index_select_rows<float>(const float*, const int64_t*, float*, int64_t, int64_t, int64_t);

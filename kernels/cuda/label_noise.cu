@@ -45,7 +45,7 @@ __global__ void select_by_rank_kernel(DisturbValueArgs a, int64_t k, uint8_t* no
 }
 
 // The source's draw: everything noisy, then `draws` indices drawn with replacement cleared.
-__global__ void select_source_kernel(DisturbValueArgs a, int64_t draws, uint8_t* noisy) {
+__global__ void select_tutorial_kernel(DisturbValueArgs a, int64_t draws, uint8_t* noisy) {
   const uint64_t offset = a.offset.resolve();
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < a.n; i += stride) {
@@ -74,9 +74,8 @@ __global__ void add_noise_kernel(DisturbValueArgs a, const uint8_t* noisy, const
 
 void disturb_label(const DisturbLabelArgs& a, const int64_t* labels, int64_t* out) {
   if (a.n == 0) return;
-  disturb_label_kernel<<<kiln::cuda::grid_for(a.n, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      a, alpha_threshold(a.alpha), labels, out, kiln::cuda::device_error_flag());
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(disturb_label_kernel, {kiln::cuda::grid_for(a.n, kThreads), kThreads}, a,
+                     alpha_threshold(a.alpha), labels, out, kiln::cuda::device_error_flag());
 }
 
 template <typename T>
@@ -85,15 +84,14 @@ void disturb_value(const DisturbValueArgs& a, const T* targets, T* out) {
   Tensor noisy = Tensor::empty(Shape{static_cast<int64_t>(a.n)}, DType::UInt8, Device::cuda(kiln::cuda::current_device()));
   uint8_t* pn = noisy.data<uint8_t>();
   const unsigned grid = kiln::cuda::grid_for(a.n, kThreads);
-  if (a.source_protocol) {
-    select_source_kernel<<<grid, kThreads, 0, kiln::cuda::stream()>>>(a, source_zeroed_draws(a.alpha, a.n), pn);
+  if (a.selection == DisturbValueSelection::TutorialZeroing) {
+    select_tutorial_kernel<<<grid, kThreads, 0, kiln::cuda::stream()>>>(a, source_zeroed_draws(a.alpha, a.n), pn);
   } else {
     select_by_rank_kernel<<<grid, kThreads, 0, kiln::cuda::stream()>>>(a, disturbed_count(a.alpha, a.n), pn);
   }
   KILN_LAUNCH_CHECK();
-  add_noise_kernel<T><<<kiln::cuda::grid_for(a.n * a.width, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      a, pn, targets, out);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(add_noise_kernel<T>, {kiln::cuda::grid_for(a.n * a.width, kThreads), kThreads}, a, pn,
+                     targets, out);
 }
 
 template void disturb_value<float>(const DisturbValueArgs&, const float*, float*);

@@ -59,18 +59,16 @@ template <typename T>
 void mse_forward(int64_t n, const T* x, const T* y, T* sum_out) {
   const unsigned blocks = kiln::cuda::grid_for(n, kThreads, kMaxBlocks);
   Tensor partial = Tensor::empty(Shape{static_cast<int64_t>(blocks)}, dtype_of<T>, Device::cuda(kiln::cuda::current_device()));
-  squared_diff_partial_kernel<T><<<blocks, kThreads, 0, kiln::cuda::stream()>>>(n, x, y, partial.data<T>());
-  KILN_LAUNCH_CHECK();
-  sum_partials_kernel<T><<<1, kThreads, 0, kiln::cuda::stream()>>>(static_cast<int>(blocks), partial.data<T>(), sum_out);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(squared_diff_partial_kernel<T>, {blocks, kThreads}, n, x, y, partial.data<T>());
+  kiln::cuda::launch(sum_partials_kernel<T>, {1, kThreads}, static_cast<int>(blocks), partial.data<T>(),
+                     sum_out);
 }
 
 template <typename T>
 void mse_backward(int64_t n, const T* x, const T* y, const T* upstream, double scale, T* dx) {
   if (n == 0) return;
-  mse_backward_kernel<T><<<kiln::cuda::grid_for(n, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      n, x, y, upstream, scale, dx);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(mse_backward_kernel<T>, {kiln::cuda::grid_for(n, kThreads), kThreads}, n, x, y, upstream,
+                     scale, dx);
 }
 
 template void mse_forward<float>(int64_t, const float*, const float*, float*);

@@ -112,14 +112,12 @@ MultiTensorTable& MultiTensorTable::operator=(MultiTensorTable&& o) noexcept {
 }
 
 void optimizer_step(const OptimizerHyper& h, const MultiTensorTable& table, int64_t* device_step) {
-  increment_step_kernel<<<1, 1, 0, kiln::cuda::stream()>>>(device_step);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(increment_step_kernel, {1, 1}, device_step);
   if (table.num_chunks() == 0) return;
   KILN_CHECK(table.num_chunks() < (int64_t(1) << 31), "optimizer: too many parameter chunks");
-  fused_update_kernel<<<static_cast<unsigned>(table.num_chunks()), kThreads, 0, kiln::cuda::stream()>>>(
-      h, static_cast<const DeviceSlot*>(table.device_slots()), static_cast<const Chunk*>(table.device_chunks()),
-      device_step);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(fused_update_kernel, {static_cast<unsigned>(table.num_chunks()), kThreads}, h,
+                     static_cast<const DeviceSlot*>(table.device_slots()),
+                     static_cast<const Chunk*>(table.device_chunks()), device_step);
 }
 
 }  // namespace kiln::kernels::cuda

@@ -111,36 +111,32 @@ template <typename T>
 void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax) {
   const int64_t P = s.p(), Q = s.q(), total = s.planes * P * Q;
   if (total == 0) return;
-  max_pool_forward_kernel<T><<<kiln::cuda::grid_for(total, kThreads), kThreads, 0, kiln::cuda::stream()>>>(s, P, Q, x, y,
-                                                                                                          argmax);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(max_pool_forward_kernel<T>, {kiln::cuda::grid_for(total, kThreads), kThreads}, s, P, Q,
+                     x, y, argmax);
 }
 
 template <typename T>
 void max_pool2d_backward(const Pool2dShape& s, const T* dy, const int32_t* argmax, T* dx) {
   const int64_t total = s.planes * s.h * s.w;
   if (total == 0) return;
-  max_pool_backward_kernel<T><<<kiln::cuda::grid_for(total, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      s, s.p(), s.q(), dy, argmax, dx);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(max_pool_backward_kernel<T>, {kiln::cuda::grid_for(total, kThreads), kThreads}, s, s.p(),
+                     s.q(), dy, argmax, dx);
 }
 
 template <typename T>
 void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* x, T* y) {
   const int64_t total = planes * p * q;
   if (total == 0) return;
-  adaptive_avg_forward_kernel<T><<<kiln::cuda::grid_for(total, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      planes, h, w, p, q, x, y);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(adaptive_avg_forward_kernel<T>, {kiln::cuda::grid_for(total, kThreads), kThreads},
+                     planes, h, w, p, q, x, y);
 }
 
 template <typename T>
 void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* dy, T* dx) {
   const int64_t total = planes * h * w;
   if (total == 0) return;
-  adaptive_avg_backward_kernel<T><<<kiln::cuda::grid_for(total, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      planes, h, w, p, q, dy, dx);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(adaptive_avg_backward_kernel<T>, {kiln::cuda::grid_for(total, kThreads), kThreads},
+                     planes, h, w, p, q, dy, dx);
 }
 
 #define KILN_INSTANTIATE(T)                                                                                   \

@@ -53,24 +53,21 @@ __global__ void write_offset_cells_kernel(uint64_t* cells, OffsetCells v) {
 
 void write_offset_cells(uint64_t* cells, const OffsetCells& v) {
   if (v.count == 0) return;
-  write_offset_cells_kernel<<<1, 32, 0, kiln::cuda::stream()>>>(cells, v);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(write_offset_cells_kernel, {1, 32}, cells, v);
 }
 
 template <typename T>
 void fill_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double low, double high) {
   if (n == 0) return;
-  fill_uniform_kernel<T><<<kiln::cuda::grid_for((n + 3) / 4, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      out, n, seed, offset, static_cast<T>(low), static_cast<T>(high - low));
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(fill_uniform_kernel<T>, {kiln::cuda::grid_for((n + 3) / 4, kThreads), kThreads}, out, n,
+                     seed, offset, static_cast<T>(low), static_cast<T>(high - low));
 }
 
 template <typename T>
 void fill_normal(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double stddev) {
   if (n == 0) return;
-  fill_normal_kernel<T><<<kiln::cuda::grid_for((n + 3) / 4, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      out, n, seed, offset, mean, stddev);
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(fill_normal_kernel<T>, {kiln::cuda::grid_for((n + 3) / 4, kThreads), kThreads}, out, n,
+                     seed, offset, mean, stddev);
 }
 
 template void fill_uniform<float>(float*, int64_t, uint64_t, uint64_t, double, double);

@@ -42,9 +42,8 @@ __global__ void gather_images_kernel(ImageBatchArgs a, uint32_t flip_thr, const 
 void gather_images(const ImageBatchArgs& a, const uint8_t* src, const int64_t* index, float* out) {
   const int64_t total = a.batch * a.channels * a.height * a.width;
   if (total == 0) return;
-  gather_images_kernel<<<kiln::cuda::grid_for(total, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-      a, flip_threshold(a.flip_p), src, index, out, kiln::cuda::device_error_flag());
-  KILN_LAUNCH_CHECK();
+  kiln::cuda::launch(gather_images_kernel, {kiln::cuda::grid_for(total, kThreads), kThreads}, a,
+                     flip_threshold(a.flip_p), src, index, out, kiln::cuda::device_error_flag());
 }
 
 }  // namespace kiln::kernels::cuda

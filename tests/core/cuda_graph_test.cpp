@@ -43,10 +43,10 @@ TEST(CudaGraph, DropoutDrawsFreshNumbersOnEveryReplay) {
   const Tensor ones = Tensor::ones({n}, DType::Float32, Device::cuda());
   Tensor out = Tensor::zeros({n}, DType::Float32, Device::cuda());
   Generator warm_up(1), gen(2024);
-  out.copy_(dropout(ones, p, true, warm_up));
+  out.copy_(dropout(ones, p, Phase::Train, warm_up));
   gen.set_offset(9);
   CudaGraph graph(Device::cuda());
-  graph.capture([&] { out.copy_(dropout(ones, p, true, gen)); });
+  graph.capture([&] { out.copy_(dropout(ones, p, Phase::Train, gen)); });
   EXPECT_EQ(gen.offset(), 9u);
   const uint32_t threshold = static_cast<uint32_t>(std::ceil(p * 16777216.0));
   for (uint64_t replay = 0; replay < 3; ++replay) {

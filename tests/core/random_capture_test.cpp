@@ -39,8 +39,8 @@ TEST(RandomCapture, CapturedOpsDrawWhatTheEagerStreamDrawsAtTheSamePosition) {
   gen.set_offset(40);
   RandomCapture capture(Device::cpu());
   capture.begin();
-  const Tensor a = dropout(ones, 0.3, true, gen);
-  const Tensor b = dropout(ones, 0.3, true, gen);
+  const Tensor a = dropout(ones, 0.3, Phase::Train, gen);
+  const Tensor b = dropout(ones, 0.3, Phase::Train, gen);
   capture.end();
   EXPECT_EQ(a.to_vector<float>(), reference_dropout_of_ones(1234, 40, n, 0.3));
   EXPECT_EQ(b.to_vector<float>(), reference_dropout_of_ones(1234, 41, n, 0.3));

@@ -51,12 +51,9 @@ TEST_P(AssignSemantics, BatchNorm) {
   const Tensor x = normal({4, 3, 10}, 1), dy = normal({4, 3, 10}, 2), g = normal({3}, 3), b = normal({3}, 4);
   expect_assigns({{4, 3, 10}, {3}, {3}, {4, 3, 10}, {3}, {3}}, [&](std::vector<Tensor>& o) {
     // forward: y, mean, invstd; backward: dx, dgamma, dbeta
-    KILN_DISPATCH_DEVICE(GetParam(),
-                         kernels::cpu::batchnorm_forward_train<float>(s, f(x), f(g), f(b), 1e-5, 0.1, f(o[0]), f(o[1]), f(o[2]), nullptr, nullptr),
-                         kernels::cuda::batchnorm_forward_train<float>(s, f(x), f(g), f(b), 1e-5, 0.1, f(o[0]), f(o[1]), f(o[2]), nullptr, nullptr));
-    KILN_DISPATCH_DEVICE(GetParam(),
-                         kernels::cpu::batchnorm_backward<float>(s, f(dy), f(x), f(g), f(o[1]), f(o[2]), f(o[3]), f(o[4]), f(o[5])),
-                         kernels::cuda::batchnorm_backward<float>(s, f(dy), f(x), f(g), f(o[1]), f(o[2]), f(o[3]), f(o[4]), f(o[5])));
+    KILN_ON_DEVICE(GetParam(), batchnorm_forward_train<float>)(s, f(x), f(g), f(b), 1e-5, 0.1, f(o[0]), f(o[1]),
+                                                               f(o[2]), nullptr, nullptr);
+    KILN_ON_DEVICE(GetParam(), batchnorm_backward<float>)(s, f(dy), f(x), f(g), f(o[1]), f(o[2]), f(o[3]), f(o[4]), f(o[5]));
   });
 }
 
@@ -72,14 +69,10 @@ TEST_P(AssignSemantics, Pooling) {
   Tensor argmax = Tensor::empty({6 * 16 * 4}, DType::UInt8, GetParam());
   int32_t* pa = static_cast<int32_t*>(argmax.raw_data());
   expect_assigns({{6, 4, 4}, {6, 7, 7}, {6, 2, 3}, {6, 7, 7}}, [&](std::vector<Tensor>& o) {
-    KILN_DISPATCH_DEVICE(GetParam(), kernels::cpu::max_pool2d_forward<float>(s, f(x), f(o[0]), pa),
-                         kernels::cuda::max_pool2d_forward<float>(s, f(x), f(o[0]), pa));
-    KILN_DISPATCH_DEVICE(GetParam(), kernels::cpu::max_pool2d_backward<float>(s, f(dy), pa, f(o[1])),
-                         kernels::cuda::max_pool2d_backward<float>(s, f(dy), pa, f(o[1])));
-    KILN_DISPATCH_DEVICE(GetParam(), kernels::cpu::adaptive_avg_pool2d_forward<float>(6, 7, 7, 2, 3, f(x), f(o[2])),
-                         kernels::cuda::adaptive_avg_pool2d_forward<float>(6, 7, 7, 2, 3, f(x), f(o[2])));
-    KILN_DISPATCH_DEVICE(GetParam(), kernels::cpu::adaptive_avg_pool2d_backward<float>(6, 7, 7, 2, 3, f(dpool), f(o[3])),
-                         kernels::cuda::adaptive_avg_pool2d_backward<float>(6, 7, 7, 2, 3, f(dpool), f(o[3])));
+    KILN_ON_DEVICE(GetParam(), max_pool2d_forward<float>)(s, f(x), f(o[0]), pa);
+    KILN_ON_DEVICE(GetParam(), max_pool2d_backward<float>)(s, f(dy), pa, f(o[1]));
+    KILN_ON_DEVICE(GetParam(), adaptive_avg_pool2d_forward<float>)(6, 7, 7, 2, 3, f(x), f(o[2]));
+    KILN_ON_DEVICE(GetParam(), adaptive_avg_pool2d_backward<float>)(6, 7, 7, 2, 3, f(dpool), f(o[3]));
   });
 }
 
@@ -96,10 +89,8 @@ TEST_P(AssignSemantics, CrossEntropyAndDropout) {
   d.seed = 1;
   expect_assigns({{9}, {9, 5}, {9}, {9, 5}}, [&](std::vector<Tensor>& o) {
     const int64_t* pl = labels.data<int64_t>();
-    KILN_DISPATCH_DEVICE(GetParam(), kernels::cpu::cross_entropy_forward<float>(a, f(z), pl, nullptr, f(o[0]), f(o[1]), f(o[2])),
-                         kernels::cuda::cross_entropy_forward<float>(a, f(z), pl, nullptr, f(o[0]), f(o[1]), f(o[2])));
-    KILN_DISPATCH_DEVICE(GetParam(), kernels::cpu::dropout_apply<float>(d, f(z), f(o[3])),
-                         kernels::cuda::dropout_apply<float>(d, f(z), f(o[3])));
+    KILN_ON_DEVICE(GetParam(), cross_entropy_forward<float>)(a, f(z), pl, nullptr, f(o[0]), f(o[1]), f(o[2]));
+    KILN_ON_DEVICE(GetParam(), dropout_apply<float>)(d, f(z), f(o[3]));
   });
 }
 

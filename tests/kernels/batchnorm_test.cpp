@@ -77,7 +77,7 @@ TEST_P(BatchNormTest, TrainingForwardBackwardAndRunningStats) {
     Tensor gamma = normal({t.c}, 2).set_requires_grad(true), beta = normal({t.c}, 3).set_requires_grad(true);
     Tensor rm = Tensor::full({t.c}, 0.5, x.dtype(), x.device()), rv = Tensor::full({t.c}, 2.0, x.dtype(), x.device());
     Tensor xg = x.clone().set_requires_grad(true);
-    const Tensor y = batch_norm(xg, rm, rv, gamma, beta, /*training=*/true, 0.1, 1e-5);
+    const Tensor y = batch_norm(xg, rm, rv, gamma, beta, Phase::Train, 0.1, 1e-5);
     const Tensor dy = normal(xs, 4);
     y.backward(dy);
     const BnRef ref = bn_ref(x.to_vector<double>(), t.n, t.c, hw, gamma.to_vector<double>(), beta.to_vector<double>(),
@@ -102,7 +102,7 @@ TEST_P(BatchNormTest, EvalUsesRunningStatistics) {
   const Tensor x = normal({3, 4, 2, 2}, 5);
   const Tensor rm = normal({4}, 6), rv = add(square(normal({4}, 7)), 0.5);
   const Tensor gamma = normal({4}, 8), beta = normal({4}, 9);
-  const Tensor y = batch_norm(x, rm, rv, gamma, beta, /*training=*/false, 0.1, 1e-5);
+  const Tensor y = batch_norm(x, rm, rv, gamma, beta, Phase::Eval, 0.1, 1e-5);
   const auto vx = x.to_vector<double>(), m = rm.to_vector<double>(), v = rv.to_vector<double>(),
              g = gamma.to_vector<double>(), b = beta.to_vector<double>();
   std::vector<double> want;
@@ -118,7 +118,7 @@ TEST_P(BatchNormTest, LargeOffsetDoesNotCancel) {
   // the variance (1e8 +- 1 at 2^-24 relative precision); a stable method keeps var ~ 1.
   const Tensor x = add(normal({64, 2, 8, 8}, 10), 1e4);
   Tensor rm = Tensor::zeros({2}, x.dtype(), x.device()), rv = Tensor::ones({2}, x.dtype(), x.device());
-  const Tensor y = batch_norm(x, rm, rv, Tensor(), Tensor(), true, 1.0, 1e-5);
+  const Tensor y = batch_norm(x, rm, rv, Tensor(), Tensor(), Phase::Train, 1.0, 1e-5);
   const auto vy = y.to_vector<double>();
   double sq = 0;
   for (double v : vy) sq += v * v;
@@ -132,7 +132,7 @@ TEST_P(BatchNormTest, NormalisesPreciselyFarFromZero) {
   // (x - mean) * scale keeps the error at the level of the input's own rounding.
   const Tensor x = add(mul(normal({16, 2, 4, 4}, 20), 0.01), 1e4);
   const auto vx = x.to_vector<double>();  // the values actually stored (rounded to the dtype)
-  const Tensor y = batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1, 1e-12);
+  const Tensor y = batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), Phase::Train, 0.1, 1e-12);
   const BnRef ref = bn_ref(vx, 16, 2, 16, {1, 1}, {0, 0}, std::vector<double>(vx.size(), 0), 1e-12);
   // float32: x itself is stored to 2^-24 * 1e4 = 6e-4, i.e. 0.06 sd; normalised values carry
   // that input rounding plus a few ulps, so 0.1 absolute separates the two methods.
@@ -146,16 +146,16 @@ TEST(BatchNorm, GradientCheck) {
   const auto x = random_normal({3, 2, 3, 2}, 11).set_requires_grad(true);
   const auto g = random_normal({2}, 12).set_requires_grad(true), b = random_normal({2}, 13).set_requires_grad(true);
   EXPECT_TRUE(testing::gradcheck(
-      [](const auto& v) { return batch_norm(v[0], Tensor(), Tensor(), v[1], v[2], true, 0.1, 1e-5); }, {x, g, b}));
+      [](const auto& v) { return batch_norm(v[0], Tensor(), Tensor(), v[1], v[2], Phase::Train, 0.1, 1e-5); }, {x, g, b}));
   const Tensor rm = random_normal({2}, 14), rv = add(square(random_normal({2}, 15)), 0.5);
-  EXPECT_TRUE(testing::gradcheck([&](const auto& v) { return batch_norm(v[0], rm, rv, v[1], v[2], false); }, {x, g, b}));
+  EXPECT_TRUE(testing::gradcheck([&](const auto& v) { return batch_norm(v[0], rm, rv, v[1], v[2], Phase::Eval); }, {x, g, b}));
 }
 
 TEST(BatchNorm, BadArgumentsAreErrors) {
   const Tensor x = Tensor::zeros({2, 3, 4, 4});
-  EXPECT_THROW(batch_norm(x, Tensor::zeros({4}), Tensor::ones({3}), Tensor(), Tensor(), true), Error);
-  EXPECT_THROW(batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), false), Error);  // eval without stats
-  EXPECT_THROW(batch_norm(Tensor::zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true), Error);  // 1 value
+  EXPECT_THROW(batch_norm(x, Tensor::zeros({4}), Tensor::ones({3}), Tensor(), Tensor(), Phase::Train), Error);
+  EXPECT_THROW(batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), Phase::Eval), Error);  // eval without stats
+  EXPECT_THROW(batch_norm(Tensor::zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), Phase::Train), Error);  // 1 value
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ TEST(Dropout, SurvivorsScaledAndRateWithinFourSigma) {
     Generator gen(17);
     const int64_t n = 200000;
     const Tensor x = random_uniform({n}, 1, 1.0, 2.0, DType::Float32);  // never zero
-    const Tensor y = dropout(x, p, true, gen);
+    const Tensor y = dropout(x, p, Phase::Train, gen);
     const auto vx = x.to_vector<float>(), vy = y.to_vector<float>();
     int64_t dropped = 0;
     const float scale = static_cast<float>(1.0 / (1.0 - p));
@@ -35,17 +35,17 @@ TEST(Dropout, SurvivorsScaledAndRateWithinFourSigma) {
 TEST(Dropout, EvalAndZeroProbabilityAreIdentity) {
   Generator gen(1);
   const Tensor x = testing::random_normal({100}, 2, DType::Float32);
-  EXPECT_TRUE(dropout(x, 0.5, false, gen).is_same(x));
-  EXPECT_TRUE(dropout(x, 0.0, true, gen).is_same(x));
+  EXPECT_TRUE(dropout(x, 0.5, Phase::Eval, gen).is_same(x));
+  EXPECT_TRUE(dropout(x, 0.0, Phase::Train, gen).is_same(x));
   EXPECT_EQ(gen.offset(), 0u);  // no random numbers consumed
-  EXPECT_THROW(dropout(x, 1.0, true, gen), Error);
-  EXPECT_THROW(dropout(x, -0.1, true, gen), Error);
+  EXPECT_THROW(dropout(x, 1.0, Phase::Train, gen), Error);
+  EXPECT_THROW(dropout(x, -0.1, Phase::Train, gen), Error);
 }
 
 TEST(Dropout, BackwardUsesTheForwardMask) {
   Generator gen(5);
   Tensor x = random_uniform({1000}, 3, 1.0, 2.0, DType::Float64).set_requires_grad(true);
-  const Tensor y = dropout(x, 0.3, true, gen);
+  const Tensor y = dropout(x, 0.3, Phase::Train, gen);
   sum(y).backward();
   const auto vy = y.to_vector<double>(), g = x.grad().to_vector<double>();
   for (size_t i = 0; i < vy.size(); ++i) EXPECT_EQ(g[i], vy[i] == 0 ? 0.0 : 1.0 / 0.7) << i;
@@ -54,7 +54,7 @@ TEST(Dropout, BackwardUsesTheForwardMask) {
 TEST(Dropout2d, DropsWholeChannels) {
   Generator gen(9);
   const Tensor x = random_uniform({16, 32, 3, 3}, 4, 1.0, 2.0, DType::Float32);
-  const auto v = dropout2d(x, 0.5, true, gen).to_vector<float>();
+  const auto v = dropout2d(x, 0.5, Phase::Train, gen).to_vector<float>();
   int64_t dropped_channels = 0;
   for (int64_t ch = 0; ch < 16 * 32; ++ch) {
     int zeros = 0;
@@ -66,7 +66,7 @@ TEST(Dropout2d, DropsWholeChannels) {
   // On [N, C] input every element is its own channel: ordinary dropout, as PyTorch.
   Generator g1(3), g2(3);
   const Tensor flat = random_uniform({8, 512}, 5, 1.0, 2.0, DType::Float32);
-  EXPECT_TRUE(testing::bit_equal(dropout2d(flat, 0.5, true, g1), dropout(flat, 0.5, true, g2)));
+  EXPECT_TRUE(testing::bit_equal(dropout2d(flat, 0.5, Phase::Train, g1), dropout(flat, 0.5, Phase::Train, g2)));
 }
 
 TEST(Dropout, CudaMaskEqualsCpuMask) {
@@ -74,8 +74,8 @@ TEST(Dropout, CudaMaskEqualsCpuMask) {
   for (bool channel : {false, true}) {
     Generator g_cpu(11), g_gpu(11);
     const Tensor x = random_uniform({8, 16, 5, 5}, 6, -1.0, 1.0, DType::Float32);
-    const Tensor a = channel ? dropout2d(x, 0.4, true, g_cpu) : dropout(x, 0.4, true, g_cpu);
-    const Tensor b = channel ? dropout2d(x.to(Device::cuda()), 0.4, true, g_gpu) : dropout(x.to(Device::cuda()), 0.4, true, g_gpu);
+    const Tensor a = channel ? dropout2d(x, 0.4, Phase::Train, g_cpu) : dropout(x, 0.4, Phase::Train, g_cpu);
+    const Tensor b = channel ? dropout2d(x.to(Device::cuda()), 0.4, Phase::Train, g_gpu) : dropout(x.to(Device::cuda()), 0.4, Phase::Train, g_gpu);
     EXPECT_TRUE(testing::bit_equal(a, b));
   }
 }

@@ -113,7 +113,7 @@ TEST(GoldenPyTorch, BatchNormTrainEvalAndRunningStats) {
   Tensor x = get(f, "x").clone().set_requires_grad(true);
   Tensor w = get(f, "weight").clone().set_requires_grad(true), b = get(f, "bias").clone().set_requires_grad(true);
   Tensor rm = get(f, "running_mean_before").clone(), rv = get(f, "running_var_before").clone();
-  const Tensor y = batch_norm(x, rm, rv, w, b, true, 0.1, 1e-5);
+  const Tensor y = batch_norm(x, rm, rv, w, b, Phase::Train, 0.1, 1e-5);
   EXPECT_TRUE(all_close(y, get(f, "y"), kTol, kTol));
   y.backward(get(f, "dy"));
   EXPECT_TRUE(all_close(x.grad(), get(f, "dx"), kTol, kTol));
@@ -122,7 +122,7 @@ TEST(GoldenPyTorch, BatchNormTrainEvalAndRunningStats) {
   EXPECT_TRUE(all_close(rm, get(f, "running_mean_after"), kTol, kTol));
   EXPECT_TRUE(all_close(rv, get(f, "running_var_after"), kTol, kTol));
   NoGradGuard no_grad;
-  EXPECT_TRUE(all_close(batch_norm(x, rm, rv, w, b, false, 0.1, 1e-5), get(f, "y_eval"), kTol, kTol));
+  EXPECT_TRUE(all_close(batch_norm(x, rm, rv, w, b, Phase::Eval, 0.1, 1e-5), get(f, "y_eval"), kTol, kTol));
 }
 
 TEST(GoldenPyTorch, CrossEntropyWeightsAndBothSmoothingConventions) {

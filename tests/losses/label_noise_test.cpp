@@ -75,7 +75,7 @@ TEST(DisturbValue, NoiseHasTheRequestedSpread) {
   EXPECT_NEAR(sq / k, 4.0, 5 * 4.0 * std::sqrt(2.0 / k));
 }
 
-TEST(DisturbValue, SourceProtocolZeroesDrawsWithReplacement) {
+TEST(DisturbValue, TutorialSelectionZeroesDrawsWithReplacement) {
   // int(32 * 0.7) = 22 draws with replacement zero at most 22 noises, usually fewer distinct
   // ones, so MORE than 30% of the batch stays noisy: the bug the tutorial's code has.
   Generator gen(5);
@@ -83,7 +83,7 @@ TEST(DisturbValue, SourceProtocolZeroesDrawsWithReplacement) {
   int64_t noisy_total = 0;
   const int trials = 200;
   for (int i = 0; i < trials; ++i) {
-    const auto v = disturb_value(t, 0.3, 1.0, gen, /*source_protocol=*/true).to_vector<double>();
+    const auto v = disturb_value(t, 0.3, 1.0, gen, kernels::DisturbValueSelection::TutorialZeroing).to_vector<double>();
     int64_t noisy = 0;
     for (double x : v) noisy += x != 0;
     EXPECT_GE(noisy, 32 - 22);
@@ -101,9 +101,9 @@ TEST(LabelNoise, CudaDrawsEqualCpuDraws) {
   const Tensor labels = Tensor::from_vector(l, {1000});
   EXPECT_TRUE(testing::bit_equal(disturb_label(labels, 10, 30, gc), disturb_label(labels.to(Device::cuda()), 10, 30, gg)));
   const Tensor t = testing::random_uniform({300, 2}, 4, 0, 1, DType::Float32);
-  for (bool source : {false, true})
-    EXPECT_TRUE(testing::bit_equal(disturb_value(t, 0.3, 0.5, gc, source),
-                                   disturb_value(t.to(Device::cuda()), 0.3, 0.5, gg, source)));
+  for (auto selection : {kernels::DisturbValueSelection::ExactCount, kernels::DisturbValueSelection::TutorialZeroing})
+    EXPECT_TRUE(testing::bit_equal(disturb_value(t, 0.3, 0.5, gc, selection),
+                                   disturb_value(t.to(Device::cuda()), 0.3, 0.5, gg, selection)));
 }
 
 }  // namespace

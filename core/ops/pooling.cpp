@@ -34,8 +34,7 @@ Tensor max_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
   int32_t* pa = static_cast<int32_t*>(argmax.raw_data());
   if (y.numel() > 0)
     dispatch_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
-      KILN_DISPATCH_DEVICE(x.device(), kernels::cpu::max_pool2d_forward<T>(s, x.data<T>(), y.data<T>(), pa),
-                           kernels::cuda::max_pool2d_forward<T>(s, x.data<T>(), y.data<T>(), pa));
+      KILN_ON_DEVICE(x.device(), max_pool2d_forward<T>)(s, x.data<T>(), y.data<T>(), pa);
     });
   return record("max_pool2d", y, {x_in}, [s, argmax, in_shape = x.shape()](const Tensor& g_in) {
     const Tensor g = g_in.contiguous();
@@ -43,8 +42,7 @@ Tensor max_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
     const int32_t* pa = static_cast<const int32_t*>(argmax.raw_data());
     if (dx.numel() > 0)
       dispatch_floating(g.dtype(), "max_pool2d backward", [&]<typename T>() {
-        KILN_DISPATCH_DEVICE(g.device(), kernels::cpu::max_pool2d_backward<T>(s, g.data<T>(), pa, dx.data<T>()),
-                             kernels::cuda::max_pool2d_backward<T>(s, g.data<T>(), pa, dx.data<T>()));
+        KILN_ON_DEVICE(g.device(), max_pool2d_backward<T>)(s, g.data<T>(), pa, dx.data<T>());
       });
     return std::vector<Tensor>{dx};
   });
@@ -62,21 +60,19 @@ Tensor adaptive_avg_pool2d(const Tensor& x_in, int64_t out_h, int64_t out_w) {
   Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
   if (y.numel() > 0)
     dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&]<typename T>() {
-      KILN_DISPATCH_DEVICE(
-          x.device(), kernels::cpu::adaptive_avg_pool2d_forward<T>(planes, h, w, out_h, out_w, x.data<T>(), y.data<T>()),
-          kernels::cuda::adaptive_avg_pool2d_forward<T>(planes, h, w, out_h, out_w, x.data<T>(), y.data<T>()));
+      KILN_ON_DEVICE(x.device(), adaptive_avg_pool2d_forward<T>)(planes, h, w, out_h, out_w, x.data<T>(), y.data<T>());
     });
-  return record("adaptive_avg_pool2d", y, {x_in}, [planes, h, w, out_h, out_w, in_shape = x.shape()](const Tensor& g_in) {
-    const Tensor g = g_in.contiguous();
-    Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
-    if (dx.numel() > 0)
-      dispatch_floating(g.dtype(), "adaptive_avg_pool2d backward", [&]<typename T>() {
-        KILN_DISPATCH_DEVICE(
-            g.device(), kernels::cpu::adaptive_avg_pool2d_backward<T>(planes, h, w, out_h, out_w, g.data<T>(), dx.data<T>()),
-            kernels::cuda::adaptive_avg_pool2d_backward<T>(planes, h, w, out_h, out_w, g.data<T>(), dx.data<T>()));
-      });
-    return std::vector<Tensor>{dx};
-  });
+  return record("adaptive_avg_pool2d", y, {x_in},
+                [planes, h, w, out_h, out_w, in_shape = x.shape()](const Tensor& g_in) {
+                  const Tensor g = g_in.contiguous();
+                  Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
+                  if (dx.numel() > 0)
+                    dispatch_floating(g.dtype(), "adaptive_avg_pool2d backward", [&]<typename T>() {
+                      KILN_ON_DEVICE(g.device(), adaptive_avg_pool2d_backward<T>)
+                      (planes, h, w, out_h, out_w, g.data<T>(), dx.data<T>());
+                    });
+                  return std::vector<Tensor>{dx};
+                });
 }
 
 }  // namespace kiln
