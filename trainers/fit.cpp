@@ -161,6 +161,7 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
 
   // Kept across epochs: the captured steps are replayed for the whole run.
   StepGraph train_graph, val_graph;
+  StepGraph* train_graph_or_null = c.train.cuda_graph ? &train_graph : nullptr;
   StepGraph* val_graph_or_null = c.train.cuda_graph ? &val_graph : nullptr;
   for (int64_t epoch = first_epoch; epoch <= c.epochs; ++epoch) {
     if (interrupted()) {
@@ -170,7 +171,6 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     }
     if (c.before_epoch) c.before_epoch(epoch);
     TrainOptions options = c.train;
-    if (options.cuda_graph) options.step_graph = &train_graph;
     if (c.select_every_step) {
       options.after_step = [&, epoch](int64_t step) {
         const EpochStats v = evaluate(model, *val, loss, nullptr, val_graph_or_null);
@@ -186,7 +186,7 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     char label[64];
     std::snprintf(label, sizeof label, "%s epoch %lld/%lld", c.name.c_str(), static_cast<long long>(epoch),
                   static_cast<long long>(c.epochs));
-    const EpochStats tr = train_epoch(model, train, optimizer, loss, ctx.progress, label, options);
+    const EpochStats tr = train_epoch(model, train, optimizer, loss, ctx.progress, label, options, train_graph_or_null);
     KILN_CHECK(std::isfinite(tr.loss), "training diverged at epoch ", epoch, ": the mean training loss is ", tr.loss,
                " (try a lower --lr, --clip-grad or --skip-nonfinite; the best checkpoint so far is kept)");
     if (tr.skipped > 0)

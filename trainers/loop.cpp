@@ -79,14 +79,15 @@ bool can_capture_train_step(const TrainOptions& options) {
 }
 
 EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, const LossFn& loss_fn,
-                       ProgressBar& progress, const std::string& label, const TrainOptions& options) {
+                       ProgressBar& progress, const std::string& label, const TrainOptions& options,
+                       StepGraph* step_graph) {
   const auto t0 = std::chrono::steady_clock::now();
   model.train(!options.eval_mode);
   Accumulator acc(loader.dataset().inputs.device());
   const bool classification = loader.dataset().is_classification();
   progress.start(label, loader.num_batches());
   loader.start_epoch();
-  StepGraph* graph = options.step_graph && can_capture_train_step(options) ? options.step_graph : nullptr;
+  StepGraph* graph = step_graph && can_capture_train_step(options) ? step_graph : nullptr;
   // Replayed and eager steps add to the same device sums, in step order, so the epoch's loss
   // is bit-identical to an all-eager epoch.
   if (graph) share_sums(acc, *graph);

@@ -51,13 +51,11 @@ struct TrainOptions {
   bool skip_nonfinite = false;
   // Called after each optimizer step (per-step evaluation in the tutorial's protocols).
   std::function<void(int64_t step)> after_step;
-  // Replay full batches through a captured CUDA graph (trainers/step_graph.h) when the model
-  // is on a GPU and the options allow it (can_capture_train_step). fit() keeps the graphs
-  // across epochs, for training and for validation; validation is graphed even when training
-  // cannot be, since evaluation never reads the host mid-step. A StepGraph belongs to one
-  // model, optimizer, loss and transform: it must not outlive them.
+  // Have fit() replay full batches through captured CUDA graphs (trainers/step_graph.h) when
+  // the model is on a GPU and the options allow it (can_capture_train_step). fit() keeps the
+  // graphs across epochs, for training and for validation; validation is graphed even when
+  // training cannot be, since evaluation never reads the host mid-step.
   bool cuda_graph = false;
-  StepGraph* step_graph = nullptr;  // set by fit() when cuda_graph is on
 };
 
 // Whether a training step with these options never needs the host mid-step, so it can be
@@ -70,8 +68,12 @@ bool can_capture_train_step(const TrainOptions& options);
 void add_batch_metrics(Tensor& loss_sum, Tensor& correct, const Tensor& loss, const Tensor& output,
                        const Tensor& targets);
 
+// With `graph` (and options that allow capture), full batches replay a captured training
+// step. A StepGraph belongs to one model, optimizer, loss and transform: it must not outlive
+// them.
 EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, const LossFn& loss,
-                       ProgressBar& progress, const std::string& label, const TrainOptions& options = {});
+                       ProgressBar& progress, const std::string& label, const TrainOptions& options = {},
+                       StepGraph* graph = nullptr);
 
 // Evaluation mode, no autograd. Adds predictions to `confusion` when given (classification).
 // With `graph` (and no confusion matrix, which reads predictions on the host), full batches

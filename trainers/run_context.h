@@ -1,13 +1,11 @@
-// Options every experiment shares (--dataset, --device, --epochs, ...) and the context built
-// from them: the resolved device, the output directory (created and checked writable), the
-// seeded generator, the progress bar, and Ctrl-C handling (the run stops at the next batch
-// boundary; the last checkpoint and the log, written atomically, stay intact).
+// What a training run carries through fit() and the experiments: the device, the output
+// directory, which protocol runs, the progress bar, and Ctrl-C handling (the run stops at the
+// next batch boundary; the last checkpoint and the log, written atomically, stay intact).
+// The program builds it from its flags (trainers/app/common_options.h).
 #pragma once
 
 #include <cstdint>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "core/device.h"
 #include "core/error.h"
@@ -15,45 +13,18 @@
 
 namespace kiln {
 
-struct CommonOptions {
-  std::string dataset = "auto";
-  std::string data_dir;
-  std::string device = "auto";
-  int64_t epochs = 1;
-  int64_t batch_size = 32;
-  double lr = 1e-3;
-  uint64_t seed = 0;
-  std::string out;
-  std::string protocol = "default";  // or "seed": the tutorial's code as written
-  int64_t limit = 0;                 // first N training samples (0 = all)
-  int64_t test_limit = 0;            // first N test samples (0 = all)
-  std::string resume;
-  bool quiet = false;
-  bool detect_anomaly = false;
-  double clip_grad = 0.0;
-  bool skip_nonfinite = false;  // skip (and count) steps whose loss is NaN/Inf instead of stopping
-  bool no_graph = false;  // run every training and validation step eagerly on CUDA (trainers/step_graph.h)
-};
-
-// Help text of --no-graph (every training command and `reproduce`).
-inline constexpr const char* kNoGraphHelp =
-    "on CUDA, run every training and validation step eagerly instead of replaying a captured CUDA graph";
-
-// Adds the shared flags to a subcommand. `image_data` adds --dataset/--data-dir.
-void add_common_options(CLI::App& cmd, CommonOptions& o, bool image_data);
-
 struct RunContext {
   Device device;
   std::string out_dir;
-  bool source_protocol = false;
+  // The tutorial's code as written, bugs included (--protocol seed), instead of kiln's
+  // corrected protocol.
+  bool tutorial_protocol = false;
   ProgressBar progress;
   std::string path(const std::string& file) const { return out_dir + "/" + file; }
 };
 
-// Validates the options, resolves the device ("auto": CUDA when available), creates the
-// output directory, seeds the default generator and installs the Ctrl-C handler.
-RunContext make_run_context(const CommonOptions& o, const std::string& command);
-
+// Makes SIGINT/SIGTERM set the flag interrupted() reads instead of ending the process.
+void install_interrupt_handler();
 // True after SIGINT/SIGTERM; trainers check it between batches and epochs.
 bool interrupted();
 // Throws the "interrupted" error when interrupted() (the CLI exits 130 on it).

@@ -1,4 +1,4 @@
-// Training and evaluation steps as CUDA graphs (core/cuda_graph.h). At the source's batch size
+// Training and evaluation steps as CUDA graphs (core/cuda_graph.h). At the tutorial's batch size
 // of 32 a training step is hundreds of small kernels whose launch overhead exceeds their run
 // time; replaying a captured step launches them all at once.
 //

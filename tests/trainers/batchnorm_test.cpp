@@ -9,10 +9,10 @@
 
 #include "core/safetensors.h"
 #include "data/csv.h"
-#include "trainers/experiments/batchnorm.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
 #include "tests/support/training_log.h"
+#include "trainers/app/experiments/batchnorm.h"
 
 namespace kiln {
 namespace {

@@ -13,8 +13,8 @@
 #include "core/file_io.h"
 #include "core/ops.h"
 #include "layers/models.h"
-#include "trainers/checkpoint.h"
 #include "tests/support/helpers.h"
+#include "trainers/checkpoint.h"
 
 namespace kiln {
 namespace {

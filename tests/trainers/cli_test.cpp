@@ -93,9 +93,9 @@ TEST(Cli, BadInputIsOneLineAndNonZero) {
 #include <thread>
 
 #include "data/csv.h"
+#include "layers/models.h"
 #include "tests/support/synthetic_data.h"
 #include "trainers/checkpoint.h"
-#include "layers/models.h"
 
 namespace kiln {
 namespace {

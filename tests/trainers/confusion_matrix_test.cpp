@@ -12,8 +12,8 @@
 
 #include "core/file_io.h"
 #include "data/image_folder.h"
-#include "trainers/experiments/confusion_matrix.h"
 #include "tests/support/helpers.h"
+#include "trainers/app/experiments/confusion_matrix.h"
 
 namespace kiln {
 namespace {
@@ -30,7 +30,7 @@ TEST(ConfusionMatrixCommand, TheTutorialsExampleGivesSklearnsCounts) {
   // Counted by hand from the tutorial's lists, as sklearn.metrics.confusion_matrix does:
   // rows = actual 0, 1, 2; columns = predicted 0, 1, 2.
   EXPECT_EQ(r.kiln_figure, "[[1,1,3],[0,1,2],[2,1,5]]");
-  EXPECT_EQ(r.source_figure.rfind("[[1,1,3],[0,1,2],[2,1,5]]", 0), 0u) << r.source_figure;
+  EXPECT_EQ(r.tutorial_figure.rfind("[[1,1,3],[0,1,2],[2,1,5]]", 0), 0u) << r.tutorial_figure;
   ASSERT_EQ(r.plots, std::vector<std::string>{"confusion_matrix.png"});
   const std::vector<uint8_t> png = read_file_bytes(dir.file("confusion_matrix.png"));
   const DecodedImage img = decode_image(png.data(), png.size(), "confusion_matrix.png");
@@ -47,7 +47,7 @@ TEST(ConfusionMatrixCommand, CustomListsSizeTheMatrixByTheLargestLabel) {
   const ExperimentResult r = run_confusion_matrix(o);
   // Class 1 never occurs and still gets its row and column.
   EXPECT_EQ(r.kiln_figure, "[[0,0,1],[0,0,0],[1,0,1]]");
-  EXPECT_NE(r.source_figure.find("n/a"), std::string::npos) << r.source_figure;
+  EXPECT_NE(r.tutorial_figure.find("n/a"), std::string::npos) << r.tutorial_figure;
   EXPECT_TRUE(std::filesystem::exists(dir.file("confusion_matrix.png")));
 }
 

@@ -13,10 +13,10 @@
 #include "core/safetensors.h"
 #include "data/csv.h"
 #include "layers/models.h"
-#include "trainers/checkpoint.h"
-#include "trainers/experiments/disturb_label.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
+#include "trainers/app/experiments/disturb_label.h"
+#include "trainers/checkpoint.h"
 
 namespace kiln {
 namespace {
@@ -121,7 +121,7 @@ TEST_F(DisturbLabelCommand, BothRunsStartAlikeLearnAndResumeExactly) {
   EXPECT_EQ(log(part, "disturb_label").rows(), 2);
 }
 
-TEST_F(DisturbLabelCommand, SeedProtocolContinuesFromTheFirstRun) {
+TEST_F(DisturbLabelCommand, TutorialProtocolContinuesFromTheFirstRun) {
   DisturbLabelOptions o = options(out_.file("seed"));
   o.common.protocol = "seed";
   o.common.epochs = 1;

@@ -17,8 +17,8 @@
 #include "core/safetensors.h"
 #include "data/image_folder.h"
 #include "samplers/sampler.h"
-#include "trainers/experiments/disturb_value.h"
 #include "tests/support/helpers.h"
+#include "trainers/app/experiments/disturb_value.h"
 
 namespace kiln {
 namespace {
@@ -153,7 +153,7 @@ TEST_F(DisturbValueCommand, LearnsBeatsTheMeanAndWritesItsOutputs) {
   // Exactly round(0.3 * N) per batch: batches of 32 and 16 (48 training rows) get 10 and 5.
   EXPECT_NE(r.notes.find("31.25% of the targets changed"), std::string::npos) << r.notes;
   EXPECT_NE(r.dataset.find("48 train / 12 test"), std::string::npos) << r.dataset;
-  EXPECT_EQ(r.source_figure, "training-loss curves only (no test number)");
+  EXPECT_EQ(r.tutorial_figure, "training-loss curves only (no test number)");
 }
 
 TEST_F(DisturbValueCommand, SameSeedSameRun) {
@@ -175,9 +175,9 @@ double kept_noise_share(int64_t b, double alpha) {
   return std::pow(1.0 - 1.0 / double(b), std::floor(double(b) * (1.0 - alpha)));
 }
 
-TEST(DisturbValueSeedNote, PrintsTheShareThatKeepsItsNoise) {
+TEST(DisturbValueTutorialNoiseNote, PrintsTheShareThatKeepsItsNoise) {
   for (const auto& [b, alpha] : {std::pair<int64_t, double>{32, 0.3}, {8, 0.5}, {10, 0.3}, {64, 0.9}}) {
-    const std::string note = disturb_value_seed_noise_note(b, alpha);
+    const std::string note = disturb_value_tutorial_noise_note(b, alpha);
     EXPECT_NEAR(number_after(note, "so about "), 100 * kept_noise_share(b, alpha), 0.005) << note;
     EXPECT_NEAR(number_after(note, "keeps its noise ("), 100 * (1 - kept_noise_share(b, alpha)), 0.005) << note;
   }
@@ -240,7 +240,7 @@ TEST_F(DisturbValueCommand, DefaultProtocolShowsOneBatchAndScalesOnTheTrainingSp
   EXPECT_TRUE(scaled_from(before, y_, split.first, lo, hi));
 }
 
-TEST_F(DisturbValueCommand, SourceProtocolIsTheTutorialsNoise) {
+TEST_F(DisturbValueCommand, TutorialProtocolUsesTheTutorialsNoise) {
   DisturbValueOptions o = options(dir_.file("seed"));
   o.common.protocol = "seed";
   ExperimentResult r;

@@ -8,10 +8,10 @@
 #include "core/safetensors.h"
 #include "data/csv.h"
 #include "layers/models.h"
-#include "trainers/early_stopping.h"
-#include "trainers/experiments/early_stopping.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
+#include "trainers/app/experiments/early_stopping.h"
+#include "trainers/early_stopping.h"
 
 namespace kiln {
 namespace {
@@ -119,7 +119,7 @@ TEST_F(EarlyStoppingCommand, LearnsWritesItsOutputsAndResumesExactly) {
     }
 }
 
-TEST_F(EarlyStoppingCommand, SourceProtocolUsesTheFirstBelowRule) {
+TEST_F(EarlyStoppingCommand, TutorialProtocolUsesTheFirstBelowRule) {
   EarlyStoppingOptions o = options(out_.file("seed"));
   o.common.protocol = "seed";
   o.common.limit = 60;  // nothing is learnt here: keep the full-size CIFAR ResNet's epochs short

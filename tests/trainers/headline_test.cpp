@@ -15,15 +15,15 @@
 #include "data/image_folder.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
-#include "trainers/experiments/batchnorm.h"
-#include "trainers/experiments/confusion_matrix.h"
-#include "trainers/experiments/disturb_label.h"
-#include "trainers/experiments/disturb_value.h"
-#include "trainers/experiments/early_stopping.h"
-#include "trainers/experiments/label_smoothing.h"
-#include "trainers/experiments/pseudo_label.h"
-#include "trainers/experiments/weighted_loss.h"
-#include "trainers/experiments/weighted_sampling.h"
+#include "trainers/app/experiments/batchnorm.h"
+#include "trainers/app/experiments/confusion_matrix.h"
+#include "trainers/app/experiments/disturb_label.h"
+#include "trainers/app/experiments/disturb_value.h"
+#include "trainers/app/experiments/early_stopping.h"
+#include "trainers/app/experiments/label_smoothing.h"
+#include "trainers/app/experiments/pseudo_label.h"
+#include "trainers/app/experiments/weighted_loss.h"
+#include "trainers/app/experiments/weighted_sampling.h"
 
 namespace kiln {
 namespace {
@@ -64,12 +64,12 @@ Captured capture(const std::function<std::vector<ExperimentResult>()>& run) {
     if (c.lines[at++] != "kiln: " + r.kiln_figure)
       return ::testing::AssertionFailure()
              << "expected 'kiln: " << r.kiln_figure << "', got '" << c.lines[at - 1] << "'";
-    if (c.lines[at++] != "the tutorial: " + r.source_figure)
+    if (c.lines[at++] != "the tutorial: " + r.tutorial_figure)
       return ::testing::AssertionFailure()
-             << "expected 'the tutorial: " << r.source_figure << "', got '" << c.lines[at - 1] << "'";
+             << "expected 'the tutorial: " << r.tutorial_figure << "', got '" << c.lines[at - 1] << "'";
   }
   std::string tutorial_lines;
-  for (const ExperimentResult& r : c.rows) tutorial_lines += r.source_figure + "\n";
+  for (const ExperimentResult& r : c.rows) tutorial_lines += r.tutorial_figure + "\n";
   return testing::mentions(tutorial_lines, tutorial_numbers);
 }
 

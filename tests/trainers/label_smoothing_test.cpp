@@ -14,12 +14,12 @@
 #include "data/csv.h"
 #include "data/loader.h"
 #include "layers/models.h"
-#include "trainers/checkpoint.h"
-#include "trainers/datasets.h"
-#include "trainers/experiments/label_smoothing.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
 #include "tests/support/training_log.h"
+#include "trainers/app/datasets.h"
+#include "trainers/app/experiments/label_smoothing.h"
+#include "trainers/checkpoint.h"
 
 namespace kiln {
 namespace {

@@ -15,8 +15,8 @@
 #include "core/error.h"
 #include "core/file_io.h"
 #include "tests/support/helpers.h"
-#include "trainers/canvas.h"
-#include "trainers/plots.h"
+#include "trainers/plot/canvas.h"
+#include "trainers/plot/plots.h"
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"

@@ -13,9 +13,9 @@
 #include "core/error.h"
 #include "core/generator.h"
 #include "data/csv.h"
-#include "trainers/experiments/pseudo_label.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
+#include "trainers/app/experiments/pseudo_label.h"
 
 namespace kiln {
 namespace {
@@ -194,9 +194,9 @@ TEST_F(PseudoLabelCommand, AllMethodsLearnLogAlphaAndCountPseudoLabels) {
   }
   EXPECT_TRUE(std::filesystem::exists(dir + "/online_alpha.png"));
   EXPECT_TRUE(std::filesystem::exists(dir + "/threshold_alpha.png"));
-  EXPECT_NE(rows[0].source_figure.find("69.65%"), std::string::npos);
-  EXPECT_NE(rows[1].source_figure.find("79.52%"), std::string::npos);
-  EXPECT_NE(rows[2].source_figure.find("78.48%"), std::string::npos);
+  EXPECT_NE(rows[0].tutorial_figure.find("69.65%"), std::string::npos);
+  EXPECT_NE(rows[1].tutorial_figure.find("79.52%"), std::string::npos);
+  EXPECT_NE(rows[2].tutorial_figure.find("78.48%"), std::string::npos);
   for (const ExperimentResult& r : rows) {
     // Ten classes: chance is 10%. The bars are trivially separable.
     EXPECT_GT(figure_percent(r.kiln_figure, "test accuracy "), 30.0) << r.experiment << ": " << r.kiln_figure;
@@ -279,7 +279,7 @@ TEST(PseudoLabelGainNote, SaysASmallAlphaMakesTheTermTinyAndMeasuresTheGain) {
   EXPECT_TRUE(testing::mentions(pseudo_label_gain_note(1e-4, std::nan(""), 0.7), {"run --method all"}));
 }
 
-TEST_F(PseudoLabelCommand, SeedProtocolReproducesTheTutorialsLoopAndSplit) {
+TEST_F(PseudoLabelCommand, TutorialProtocolReproducesTheTutorialsLoopAndSplit) {
   PseudoLabelOptions o = options(out_.file("seed"));
   o.common.protocol = "seed";
   const std::vector<ExperimentResult> rows = run_pseudo_label(o);

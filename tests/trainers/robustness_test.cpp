@@ -11,9 +11,10 @@
 #include "data/loader.h"
 #include "layers/models.h"
 #include "losses/losses.h"
+#include "tests/support/helpers.h"
+#include "trainers/app/common_options.h"
 #include "trainers/fit.h"
 #include "trainers/loop.h"
-#include "tests/support/helpers.h"
 
 namespace kiln {
 namespace {

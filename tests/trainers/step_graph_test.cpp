@@ -63,13 +63,11 @@ struct Run {
   std::vector<EpochStats> train(int epochs, StepGraph* graph, StepGraph* eval_graph) {
     TrainOptions o;
     o.target_transform = [this](const Tensor& y) { return disturb_label(y, 5, 20.0, noise); };
-    o.cuda_graph = graph != nullptr;
-    o.step_graph = graph;
     ProgressBar quiet(true);
     const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
     std::vector<EpochStats> stats;
     for (int e = 0; e < epochs; ++e) {
-      stats.push_back(train_epoch(*model, *loader, *opt, ce, quiet, "t", o));
+      stats.push_back(train_epoch(*model, *loader, *opt, ce, quiet, "t", o, graph));
       stats.push_back(evaluate(*model, *loader, ce, nullptr, eval_graph));
     }
     return stats;

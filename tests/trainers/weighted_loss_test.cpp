@@ -12,10 +12,10 @@
 
 #include "core/safetensors.h"
 #include "data/csv.h"
-#include "trainers/experiments/weighted_loss.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
 #include "tests/support/training_log.h"
+#include "trainers/app/experiments/weighted_loss.h"
 
 namespace kiln {
 namespace {

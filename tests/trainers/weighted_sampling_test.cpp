@@ -12,9 +12,9 @@
 
 #include "core/file_io.h"
 #include "data/image_folder.h"
-#include "trainers/datasets.h"
-#include "trainers/experiments/weighted_sampling.h"
 #include "tests/support/helpers.h"
+#include "trainers/app/datasets.h"
+#include "trainers/app/experiments/weighted_sampling.h"
 
 namespace kiln {
 namespace {
