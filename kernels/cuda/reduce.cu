@@ -54,7 +54,8 @@ template <typename T>
 __global__ void sum_short_rows_kernel(const T* in, T* out, int64_t rows, int64_t n) {
   const int lane = threadIdx.x & 31;
   const int64_t step = static_cast<int64_t>(gridDim.x) * kWarps;
-  for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5); row < rows; row += step) {
+  for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5); row < rows;
+       row += step) {
     const T* p = in + row * n;
     T acc = T(0);
     for (int64_t i = lane; i < n; i += 32) acc += p[i];
@@ -79,12 +80,27 @@ __global__ void sum_long_rows_kernel(const T* in, T* out, int64_t rows, int64_t 
   }
 }
 
+// The first element of output column c = (o, i) of [outer, n, inner]: in + o*n*inner + i.
+// 32-bit column indices divide with the launch's divider, 64-bit ones with the hardware.
+template <typename T, typename Index>
+__device__ const T* column_start(const T* in, Index c, int64_t n, Index inner, FastDivmod div_inner) {
+  Index o, i;
+  if constexpr (sizeof(Index) == 4) {
+    uint32_t q, r;
+    div_inner.divmod(c, q, r);
+    o = q, i = r;
+  } else {
+    o = c / inner, i = c % inner;
+  }
+  return in + static_cast<int64_t>(o) * n * inner + i;
+}
+
 // Output column c = (o, i) of [outer, inner]; part `split` of `splits` of the n axis.
 // out[split * columns + c] = sum over that part. 32 x 8 threads: x picks the column, y the
 // eighth of the part's rows; the eight sums are added in y order.
 template <typename T, typename Index>
-__global__ void sum_columns_kernel(const T* in, T* out, Index columns, int64_t n, Index inner, FastDivmod div_inner,
-                                   int splits) {
+__global__ void sum_columns_kernel(const T* in, T* out, Index columns, int64_t n, Index inner,
+                                   FastDivmod div_inner, int splits) {
   __shared__ T tile[kColumnRows][kColumnTile];
   const int tx = threadIdx.x % kColumnTile, ty = threadIdx.x / kColumnTile;
   const int64_t chunk = (n + splits - 1) / splits;
@@ -95,15 +111,7 @@ __global__ void sum_columns_kernel(const T* in, T* out, Index columns, int64_t n
     const int64_t begin = split * chunk, end = begin + chunk < n ? begin + chunk : n;
     T acc = T(0);
     if (c < columns) {
-      Index o, i;
-      if constexpr (sizeof(Index) == 4) {
-        uint32_t q, r;
-        div_inner.divmod(c, q, r);
-        o = q, i = r;
-      } else {
-        o = c / inner, i = c % inner;
-      }
-      const T* p = in + static_cast<int64_t>(o) * n * inner + i;
+      const T* p = column_start(in, c, n, inner, div_inner);
       for (int64_t r = begin + ty; r < end; r += kColumnRows) acc += p[r * inner];
     }
     __syncthreads();  // the previous group's tile has been read
@@ -144,7 +152,8 @@ template <typename T>
 __global__ void max_short_rows_kernel(const T* in, T* values, int64_t* indices, int64_t rows, int64_t n) {
   const int lane = threadIdx.x & 31;
   const int64_t step = static_cast<int64_t>(gridDim.x) * kWarps;
-  for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5); row < rows; row += step) {
+  for (int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + (threadIdx.x >> 5); row < rows;
+       row += step) {
     T best;
     int64_t best_i;
     scan_max(in + row * n, n, lane, 32, best, best_i);
@@ -177,7 +186,8 @@ __global__ void max_long_rows_kernel(const T* in, T* values, int64_t* indices, i
     si[threadIdx.x] = best_i;
     __syncthreads();
     for (int s = kThreads / 2; s > 0; s >>= 1) {
-      if (threadIdx.x < s && better(sv[threadIdx.x + s], si[threadIdx.x + s], sv[threadIdx.x], si[threadIdx.x])) {
+      if (threadIdx.x < s &&
+          better(sv[threadIdx.x + s], si[threadIdx.x + s], sv[threadIdx.x], si[threadIdx.x])) {
         sv[threadIdx.x] = sv[threadIdx.x + s];
         si[threadIdx.x] = si[threadIdx.x + s];
       }
@@ -191,19 +201,11 @@ __global__ void max_long_rows_kernel(const T* in, T* values, int64_t* indices, i
 }
 
 template <typename T, typename Index>
-__global__ void max_columns_kernel(const T* in, T* values, int64_t* indices, Index columns, int64_t n, Index inner,
-                                   FastDivmod div_inner) {
+__global__ void max_columns_kernel(const T* in, T* values, int64_t* indices, Index columns, int64_t n,
+                                   Index inner, FastDivmod div_inner) {
   const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
   for (Index c = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; c < columns; c += stride) {
-    Index o, i;
-    if constexpr (sizeof(Index) == 4) {
-      uint32_t q, r;
-      div_inner.divmod(c, q, r);
-      o = q, i = r;
-    } else {
-      o = c / inner, i = c % inner;
-    }
-    const T* p = in + static_cast<int64_t>(o) * n * inner + i;
+    const T* p = column_start(in, c, n, inner, div_inner);
     T best = p[0];
     int64_t best_i = 0;
     for (int64_t r = 1; r < n; ++r)
@@ -225,7 +227,6 @@ __global__ void count_nonfinite_kernel(const T* in, int64_t n, unsigned long lon
   if (local) atomicAdd(count, local);
 }
 
-
 // Blocks to launch for `work` units of which one block takes `per_block`: enough to fill the
 // GPU several times over, never more than there is work (kernels stride over the rest).
 unsigned blocks_for(int64_t work, int64_t per_block) {
@@ -234,14 +235,16 @@ unsigned blocks_for(int64_t work, int64_t per_block) {
 
 // Sums over n of [outer, n, inner] with inner > 1 into out [splits, outer*inner].
 template <typename T>
-void launch_sum_columns(const T* in, T* out, int64_t outer, int64_t n, int64_t inner, int splits, cudaStream_t s) {
+void launch_sum_columns(const T* in, T* out, int64_t outer, int64_t n, int64_t inner, int splits,
+                        cudaStream_t s) {
   const int64_t columns = outer * inner;
   const unsigned grid = blocks_for(((columns + kColumnTile - 1) / kColumnTile) * splits, 1);
   if (columns < FastDivmod::kLimit)
-    sum_columns_kernel<T, uint32_t><<<grid, kThreads, 0, s>>>(in, out, static_cast<uint32_t>(columns), n,
-                                                              static_cast<uint32_t>(inner), FastDivmod(inner), splits);
+    sum_columns_kernel<T, uint32_t><<<grid, kThreads, 0, s>>>(
+        in, out, static_cast<uint32_t>(columns), n, static_cast<uint32_t>(inner), FastDivmod(inner), splits);
   else
-    sum_columns_kernel<T, int64_t><<<grid, kThreads, 0, s>>>(in, out, columns, n, inner, FastDivmod(), splits);
+    sum_columns_kernel<T, int64_t>
+        <<<grid, kThreads, 0, s>>>(in, out, columns, n, inner, FastDivmod(), splits);
   KILN_LAUNCH_CHECK();
 }
 
@@ -262,7 +265,8 @@ void sum_mid(const T* in, T* out, int64_t outer, int64_t n, int64_t inner) {
     const int64_t columns = outer * inner, groups = (columns + kColumnTile - 1) / kColumnTile;
     int splits = 1;
     if (groups < 1024 && n > 64 * kColumnRows) {
-      const int64_t want = std::min<int64_t>((n + 32 * kColumnRows - 1) / (32 * kColumnRows), 1024 / groups + 1);
+      const int64_t want =
+          std::min<int64_t>((n + 32 * kColumnRows - 1) / (32 * kColumnRows), 1024 / groups + 1);
       splits = static_cast<int>(std::max<int64_t>(want, 1));
     }
     if (splits == 1) {
@@ -291,9 +295,11 @@ void sum_mid(const T* in, T* out, int64_t outer, int64_t n, int64_t inner) {
     return;
   }
   Tensor partial = Tensor::empty(Shape{outer * splits}, dtype_of<T>, device);
-  sum_long_rows_kernel<T><<<blocks_for(outer * splits, 1), kThreads, 0, s>>>(in, partial.data<T>(), outer, n, splits);
+  sum_long_rows_kernel<T>
+      <<<blocks_for(outer * splits, 1), kThreads, 0, s>>>(in, partial.data<T>(), outer, n, splits);
   KILN_LAUNCH_CHECK();
-  sum_short_rows_kernel<T><<<blocks_for(outer, kWarps), kThreads, 0, s>>>(partial.data<T>(), out, outer, splits);
+  sum_short_rows_kernel<T>
+      <<<blocks_for(outer, kWarps), kThreads, 0, s>>>(partial.data<T>(), out, outer, splits);
   KILN_LAUNCH_CHECK();
 }
 
@@ -310,10 +316,12 @@ void max_mid(const T* in, T* values, int64_t* indices, int64_t outer, int64_t n,
     const int64_t columns = outer * inner;
     const unsigned grid = kiln::cuda::grid_for(columns, kThreads);
     if (columns < FastDivmod::kLimit)
-      max_columns_kernel<T, uint32_t><<<grid, kThreads, 0, s>>>(in, values, indices, static_cast<uint32_t>(columns), n,
-                                                                static_cast<uint32_t>(inner), FastDivmod(inner));
+      max_columns_kernel<T, uint32_t>
+          <<<grid, kThreads, 0, s>>>(in, values, indices, static_cast<uint32_t>(columns), n,
+                                     static_cast<uint32_t>(inner), FastDivmod(inner));
     else
-      max_columns_kernel<T, int64_t><<<grid, kThreads, 0, s>>>(in, values, indices, columns, n, inner, FastDivmod());
+      max_columns_kernel<T, int64_t>
+          <<<grid, kThreads, 0, s>>>(in, values, indices, columns, n, inner, FastDivmod());
   }
   KILN_LAUNCH_CHECK();
 }
@@ -322,7 +330,8 @@ template <typename T>
 int64_t count_nonfinite(const T* in, int64_t n) {
   if (n == 0) return 0;
   cudaStream_t s = kiln::cuda::stream();
-  Tensor count = Tensor::zeros(Shape{static_cast<int64_t>(1)}, DType::Int64, Device::cuda(kiln::cuda::current_device()));
+  Tensor count =
+      Tensor::zeros(Shape{static_cast<int64_t>(1)}, DType::Int64, Device::cuda(kiln::cuda::current_device()));
   count_nonfinite_kernel<T><<<kiln::cuda::grid_for(n, kThreads, 4096), kThreads, 0, s>>>(
       in, n, reinterpret_cast<unsigned long long*>(count.data<int64_t>()));
   KILN_LAUNCH_CHECK();
