@@ -18,8 +18,8 @@
 #include "bench/timing.h"
 #include "core/allocator.h"
 #include "core/autograd.h"
-#include "core/cuda_graph.h"
 #include "core/cpu_runtime.h"
+#include "core/cuda_graph.h"
 #include "core/generator.h"
 #include "core/ops.h"
 #include "data/loader.h"
@@ -62,13 +62,15 @@ void guarded(const std::string& name, const std::function<void()>& bench) {
 
 // Times `step` eagerly and, on CUDA, replayed from a CUDA graph captured after the eager
 // warm-up (as the trainers do).
-void bench_step(const std::string& name, Device dev, const std::function<void()>& step, int warmup, int repeats) {
+void bench_step(const std::string& name, Device dev, const std::function<void()>& step, int warmup,
+                int repeats) {
   guarded(name, [&] { report(name, bench::median_ms(dev, step, warmup, repeats)); });
   if (!dev.is_cuda()) return;
   guarded(name + "_graph", [&] {
     CudaGraph graph(dev);
     graph.capture(step);
-    report(name + "_graph", bench::median_ms(dev, [&] { graph.replay(); }, warmup, repeats));
+    report(name + "_graph", bench::median_ms(
+                                dev, [&] { graph.replay(); }, warmup, repeats));
   });
 }
 
@@ -101,7 +103,8 @@ void bench_resnet_step(Device dev, int64_t batch, int repeats) {
       cuda_reset_peak_memory(dev.index);
       step();
       kiln::cuda::synchronize();
-      report(name + "_peak_memory", double(cuda_memory_stats(dev.index).peak_allocated_bytes) / (1 << 20), "mib");
+      report(name + "_peak_memory", double(cuda_memory_stats(dev.index).peak_allocated_bytes) / (1 << 20),
+             "mib");
     });
   }
 #endif
@@ -130,13 +133,16 @@ int main(int argc, char** argv) {
     Generator gen(4);
     const Tensor xl = rand({128, 1, 28, 28}, gen, DType::Float32, dev), yl = labels(128, 10, dev);
     const Tensor xu = rand({256, 1, 28, 28}, gen, DType::Float32, dev);
-    bench_step("mnist_pseudo_label_step", dev, [&] {
-      opt->zero_grad();
-      const Tensor pu = net(xu);
-      const Tensor plabels = argmax(pu.detach(), 1);
-      add(cross_entropy(net(xl), yl), mul(cross_entropy(pu, plabels), 1e-4)).backward();
-      opt->step();
-    }, 3, repeats);
+    bench_step(
+        "mnist_pseudo_label_step", dev,
+        [&] {
+          opt->zero_grad();
+          const Tensor pu = net(xu);
+          const Tensor plabels = argmax(pu.detach(), 1);
+          add(cross_entropy(net(xl), yl), mul(cross_entropy(pu, plabels), 1e-4)).backward();
+          opt->step();
+        },
+        3, repeats);
   });
   guarded("regressor_step_b32", [&] {
     manual_seed(5);
@@ -145,11 +151,14 @@ int main(int argc, char** argv) {
     auto opt = make_adam(reg.parameters(), 1e-3, 0.9, 0.999, 1e-8, 1e-7);
     Generator gen(6);
     const Tensor x = rand({32, 13}, gen, DType::Float32, dev), y = rand({32, 1}, gen, DType::Float32, dev);
-    bench_step("regressor_step_b32", dev, [&] {
-      opt->zero_grad();
-      mse_loss(reg(x), y).backward();
-      opt->step();
-    }, 10, gpu ? 200 : 50);
+    bench_step(
+        "regressor_step_b32", dev,
+        [&] {
+          opt->zero_grad();
+          mse_loss(reg(x), y).backward();
+          opt->step();
+        },
+        10, gpu ? 200 : 50);
   });
   const int64_t n = gpu || !quick ? 50000 : 5000;
   const std::string loader_name = "loader_epoch_" + std::to_string(n) + "_b32";
@@ -160,12 +169,15 @@ int main(int argc, char** argv) {
     data.targets = labels(n, 10, dev);
     ImageTransform t{{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, 0.5, 0};
     DataLoader loader(data, 32, std::make_shared<RandomSampler>(n), false, t, gen);
-    report(loader_name, bench::median_ms(dev, [&] {
-             loader.start_epoch();
-             Batch b;
-             while (loader.next(b)) {
-             }
-           }, 1, gpu ? 5 : 2));
+    report(loader_name, bench::median_ms(
+                            dev,
+                            [&] {
+                              loader.start_epoch();
+                              Batch b;
+                              while (loader.next(b)) {
+                              }
+                            },
+                            1, gpu ? 5 : 2));
   });
 
   std::printf("\n%-40s %12s %5s\n", "benchmark", "value", "unit");

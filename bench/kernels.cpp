@@ -241,9 +241,11 @@ int main(int argc, char** argv) {
     Tensor rm = Tensor::zeros({64}, DType::Float32, dev), rv = Tensor::ones({64}, DType::Float32, dev);
     // Effective bandwidth on the minimal traffic: forward reads x and writes y; forward +
     // backward also reads dy (and x again) and writes dx: 2 and 5 tensor passes.
-    report("batchnorm_fwd_train", bench::median_ms(dev, [&] { (void)batch_norm(x, rm, rv, g, b, Phase::Train); }), 0,
+    report("batchnorm_fwd_train",
+           bench::median_ms(dev, [&] { (void)batch_norm(x, rm, rv, g, b, Phase::Train); }), 0,
            2.0 * x.nbytes());
-    report("batchnorm_fwd_eval", bench::median_ms(dev, [&] { (void)batch_norm(x, rm, rv, g, b, Phase::Eval); }), 0,
+    report("batchnorm_fwd_eval",
+           bench::median_ms(dev, [&] { (void)batch_norm(x, rm, rv, g, b, Phase::Eval); }), 0,
            2.0 * x.nbytes());
     Tensor xg = x.clone().set_requires_grad(true);
     const Tensor dy = randn(s, gen, DType::Float32, dev);

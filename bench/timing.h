@@ -44,7 +44,8 @@ inline Args parse_args(int argc, char** argv) {
         std::exit(2);
       }
       if (a.device.is_cuda() && !cuda_available()) {
-        std::fprintf(stderr, "%s: --device %s: no CUDA device is available on this machine\n", argv[0], argv[i]);
+        std::fprintf(stderr, "%s: --device %s: no CUDA device is available on this machine\n", argv[0],
+                     argv[i]);
         std::exit(2);
       }
     }

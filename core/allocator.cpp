@@ -44,7 +44,9 @@ AllocatorStats cuda_memory_stats(int) { return {}; }
 void cuda_reset_peak_memory(int) {}
 void cuda_empty_cache(int) {}
 MemoryPoolId cuda_create_pool(int) { KILN_FAIL("kiln was built without CUDA support: no CUDA memory pools"); }
-void cuda_begin_pool(int, MemoryPoolId) { KILN_FAIL("kiln was built without CUDA support: no CUDA memory pools"); }
+void cuda_begin_pool(int, MemoryPoolId) {
+  KILN_FAIL("kiln was built without CUDA support: no CUDA memory pools");
+}
 void cuda_end_pool(int) {}
 void cuda_release_pool(int, MemoryPoolId) {}
 #endif

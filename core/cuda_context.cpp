@@ -52,8 +52,9 @@ struct PerDevice {
 // so steady-state lookups take no lock.
 PerDevice* device_slots() {
   static const std::unique_ptr<PerDevice[]> slots = [] {
-    KILN_CHECK(cuda_device_count() > 0, "no CUDA device is available (kiln was built with CUDA, "
-                                        "but the driver reports no GPU)");
+    KILN_CHECK(cuda_device_count() > 0,
+               "no CUDA device is available (kiln was built with CUDA, "
+               "but the driver reports no GPU)");
     return std::make_unique<PerDevice[]>(cuda_device_count());
   }();
   return slots.get();
@@ -114,13 +115,13 @@ bool sync_launches() {
 }
 
 void throw_cuda_error(cudaError_t err, const char* expr, const char* file, int line) {
-  KILN_FAIL("CUDA error ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ") in ", expr, " at ",
-            file, ":", line);
+  KILN_FAIL("CUDA error ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ") in ", expr, " at ", file,
+            ":", line);
 }
 
 void throw_cublas_error(cublasStatus_t status, const char* expr, const char* file, int line) {
-  KILN_FAIL("cuBLAS error ", cublasGetStatusName(status), " (", cublasGetStatusString(status), ") in ",
-            expr, " at ", file, ":", line);
+  KILN_FAIL("cuBLAS error ", cublasGetStatusName(status), " (", cublasGetStatusString(status), ") in ", expr,
+            " at ", file, ":", line);
 }
 
 void check_launch(const char* file, int line) {
@@ -147,8 +148,8 @@ void check_device_errors() {
 }  // namespace cuda
 
 void select_cuda_device(int index) {
-  KILN_CHECK(index >= 0 && index < cuda_device_count(), "cuda:", index, " is not available (", cuda_device_count(),
-             " CUDA device(s) found)");
+  KILN_CHECK(index >= 0 && index < cuda_device_count(), "cuda:", index, " is not available (",
+             cuda_device_count(), " CUDA device(s) found)");
   cuda::set_current_device(index);
 }
 

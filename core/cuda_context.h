@@ -50,17 +50,17 @@ inline unsigned grid_for(int64_t n, int threads, int64_t max_blocks = 65535LL * 
 
 }  // namespace kiln::cuda
 
-#define KILN_CUDA_CHECK(expr)                                                            \
-  do {                                                                                   \
-    const cudaError_t kiln_err_ = (expr);                                                \
+#define KILN_CUDA_CHECK(expr)                                                                           \
+  do {                                                                                                  \
+    const cudaError_t kiln_err_ = (expr);                                                               \
     if (kiln_err_ != cudaSuccess) ::kiln::cuda::throw_cuda_error(kiln_err_, #expr, __FILE__, __LINE__); \
   } while (0)
 
-#define KILN_CUBLAS_CHECK(expr)                                                          \
-  do {                                                                                   \
-    const cublasStatus_t kiln_st_ = (expr);                                              \
-    if (kiln_st_ != CUBLAS_STATUS_SUCCESS)                                               \
-      ::kiln::cuda::throw_cublas_error(kiln_st_, #expr, __FILE__, __LINE__);             \
+#define KILN_CUBLAS_CHECK(expr)                                              \
+  do {                                                                       \
+    const cublasStatus_t kiln_st_ = (expr);                                  \
+    if (kiln_st_ != CUBLAS_STATUS_SUCCESS)                                   \
+      ::kiln::cuda::throw_cublas_error(kiln_st_, #expr, __FILE__, __LINE__); \
   } while (0)
 
 // After every <<<...>>> launch.

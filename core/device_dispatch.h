@@ -57,6 +57,6 @@ CpuKernel* on_device(const Device& device, CpuKernel* cpu, CudaKernel* cuda) {
 
 // The kernel named `kernel` (e.g. `gemm<T>`) from kernels::cpu or kernels::cuda, whichever
 // runs on `device`; call the result with the kernel's arguments.
-#define KILN_ON_DEVICE(device, ...)                            \
+#define KILN_ON_DEVICE(device, ...)                               \
   ::kiln::on_device((device), &::kiln::kernels::cpu::__VA_ARGS__, \
                     KILN_CUDA_KERNEL(::kiln::kernels::cuda::__VA_ARGS__))

@@ -18,7 +18,8 @@ void set_conv_math(ConvMath math);
 ConvMath conv_math();
 
 // x [N, C, H, W], weight [K, C, R, S], bias [K] or undefined -> [N, K, P, Q].
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride = 1, int64_t padding = 0);
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride = 1,
+              int64_t padding = 0);
 
 // Max over kernel x kernel windows (stride defaults to kernel); padding <= kernel / 2.
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0);
@@ -31,8 +32,9 @@ enum class Phase { Train, Eval };
 // Batch normalisation over dim 1 of [N, C] or [N, C, H, W]. In training, batch statistics
 // normalise and running_mean/running_var (if defined) are updated in place with `momentum`;
 // in evaluation the running statistics normalise. weight/bias may be undefined (affine off).
-Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, Phase phase, double momentum = 0.1, double eps = 1e-5);
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, Phase phase, double momentum = 0.1,
+                  double eps = 1e-5);
 
 // Zeroes each element with probability p and scales survivors by 1/(1-p) (training only;
 // identity otherwise). Masks come from `gen` (Philox): equal on CPU and CUDA.

@@ -25,7 +25,8 @@ ActiveCaptures& active_captures() {
 
 ActiveCaptures::iterator find_capture(Device device) {
   auto& captures = active_captures();
-  return std::find_if(captures.begin(), captures.end(), [&](const auto& entry) { return entry.first == device; });
+  return std::find_if(captures.begin(), captures.end(),
+                      [&](const auto& entry) { return entry.first == device; });
 }
 
 void remove_capture(Device device) {

@@ -79,8 +79,7 @@ Tensor make_view(const std::shared_ptr<Storage>& storage, const Shape& shape, co
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   check_shape(shape, "Tensor::empty");
   const size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
-  return make_view(std::make_shared<Storage>(nbytes, device), shape, contiguous_strides(shape), 0,
-                   dtype);
+  return make_view(std::make_shared<Storage>(nbytes, device), shape, contiguous_strides(shape), 0, dtype);
 }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
@@ -113,8 +112,8 @@ Tensor Tensor::from_blob(const void* data, const Shape& shape, DType dtype, Devi
 template <typename T>
 Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape, Device device) {
   check_shape(shape, "Tensor::from_vector");
-  KILN_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), "Tensor::from_vector: ",
-             values.size(), " values do not fill shape ", shape_str(shape));
+  KILN_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape),
+             "Tensor::from_vector: ", values.size(), " values do not fill shape ", shape_str(shape));
   return from_blob(values.data(), shape, dtype_of<T>, device);
 }
 template Tensor Tensor::from_vector<float>(const std::vector<float>&, const Shape&, Device);
@@ -126,20 +125,39 @@ template Tensor Tensor::from_vector<uint8_t>(const std::vector<uint8_t>&, const 
 
 #define KILN_REQUIRE_DEFINED() KILN_CHECK(impl_ != nullptr, "operation on an undefined tensor")
 
-const Shape& Tensor::shape() const { KILN_REQUIRE_DEFINED(); return impl_->shape; }
-const Shape& Tensor::strides() const { KILN_REQUIRE_DEFINED(); return impl_->strides; }
-int64_t Tensor::offset() const { KILN_REQUIRE_DEFINED(); return impl_->offset; }
+const Shape& Tensor::shape() const {
+  KILN_REQUIRE_DEFINED();
+  return impl_->shape;
+}
+const Shape& Tensor::strides() const {
+  KILN_REQUIRE_DEFINED();
+  return impl_->strides;
+}
+int64_t Tensor::offset() const {
+  KILN_REQUIRE_DEFINED();
+  return impl_->offset;
+}
 int64_t Tensor::dim() const { return static_cast<int64_t>(shape().size()); }
 int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
 int64_t Tensor::stride(int64_t d) const { return strides()[wrap_dim(d, dim(), "stride")]; }
 int64_t Tensor::numel() const { return shape_numel(shape()); }
-DType Tensor::dtype() const { KILN_REQUIRE_DEFINED(); return impl_->dtype; }
-Device Tensor::device() const { KILN_REQUIRE_DEFINED(); return impl_->storage->device(); }
-const std::shared_ptr<Storage>& Tensor::storage() const { KILN_REQUIRE_DEFINED(); return impl_->storage; }
+DType Tensor::dtype() const {
+  KILN_REQUIRE_DEFINED();
+  return impl_->dtype;
+}
+Device Tensor::device() const {
+  KILN_REQUIRE_DEFINED();
+  return impl_->storage->device();
+}
+const std::shared_ptr<Storage>& Tensor::storage() const {
+  KILN_REQUIRE_DEFINED();
+  return impl_->storage;
+}
 
 void* Tensor::raw_data() const {
   KILN_REQUIRE_DEFINED();
-  return static_cast<char*>(impl_->storage->data()) + impl_->offset * static_cast<int64_t>(dtype_size(impl_->dtype));
+  return static_cast<char*>(impl_->storage->data()) +
+         impl_->offset * static_cast<int64_t>(dtype_size(impl_->dtype));
 }
 
 bool Tensor::is_contiguous() const {
@@ -170,12 +188,12 @@ static Shape infer_shape(Shape shape, int64_t numel, const char* what) {
     }
   }
   if (infer >= 0) {
-    KILN_CHECK(known > 0 && numel % known == 0, what, ": cannot infer -1 in ", shape_str(shape),
-               " for ", numel, " elements");
+    KILN_CHECK(known > 0 && numel % known == 0, what, ": cannot infer -1 in ", shape_str(shape), " for ",
+               numel, " elements");
     shape[infer] = numel / known;
   }
-  KILN_CHECK(shape_numel(shape) == numel, what, ": shape ", shape_str(shape), " is invalid for ",
-             numel, " elements");
+  KILN_CHECK(shape_numel(shape) == numel, what, ": shape ", shape_str(shape), " is invalid for ", numel,
+             " elements");
   return shape;
 }
 
@@ -215,9 +233,8 @@ Tensor Tensor::view(const Shape& new_shape_in) const {
              shape_str(strides()), " as ", shape_str(new_shape), " (use reshape, which copies)");
   Tensor out = make_view(storage(), new_shape, *st, offset(), dtype());
   const Shape in_shape = shape();
-  return record("view", out, {*this}, [in_shape](const Tensor& g) {
-    return std::vector<Tensor>{g.reshape(in_shape)};
-  });
+  return record("view", out, {*this},
+                [in_shape](const Tensor& g) { return std::vector<Tensor>{g.reshape(in_shape)}; });
 }
 
 Tensor Tensor::reshape(const Shape& new_shape_in) const {
@@ -228,8 +245,8 @@ Tensor Tensor::reshape(const Shape& new_shape_in) const {
 
 Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
   const int64_t n = dim();
-  KILN_CHECK(static_cast<int64_t>(dims.size()) == n, "permute: got ", dims.size(),
-             " dims for a ", n, "-d tensor");
+  KILN_CHECK(static_cast<int64_t>(dims.size()) == n, "permute: got ", dims.size(), " dims for a ", n,
+             "-d tensor");
   Shape sh(n), st(n);
   std::vector<int64_t> inverse(n, -1);
   for (int64_t i = 0; i < n; ++i) {
@@ -240,9 +257,8 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
     st[i] = strides()[d];
   }
   Tensor out = make_view(storage(), sh, st, offset(), dtype());
-  return record("permute", out, {*this}, [inverse](const Tensor& g) {
-    return std::vector<Tensor>{g.permute(inverse)};
-  });
+  return record("permute", out, {*this},
+                [inverse](const Tensor& g) { return std::vector<Tensor>{g.permute(inverse)}; });
 }
 
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
@@ -271,8 +287,8 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
 Tensor Tensor::select(int64_t d, int64_t index) const {
   d = wrap_dim(d, dim(), "select");
   const int64_t size_d = shape()[d];
-  KILN_CHECK(index >= -size_d && index < size_d, "select: index ", index,
-             " out of range for dimension ", d, " of size ", size_d);
+  KILN_CHECK(index >= -size_d && index < size_d, "select: index ", index, " out of range for dimension ", d,
+             " of size ", size_d);
   if (index < 0) index += size_d;
   return narrow(d, index, 1).squeeze(d);
 }
@@ -292,9 +308,8 @@ Tensor Tensor::expand(const Shape& target) const {
   }
   Tensor out = make_view(storage(), sh, st, offset(), dtype());
   const Shape in_shape = shape();
-  return record("expand", out, {*this}, [in_shape](const Tensor& g) {
-    return std::vector<Tensor>{sum_to(g, in_shape)};
-  });
+  return record("expand", out, {*this},
+                [in_shape](const Tensor& g) { return std::vector<Tensor>{sum_to(g, in_shape)}; });
 }
 
 Tensor Tensor::unsqueeze(int64_t d) const {
@@ -353,9 +368,8 @@ Tensor Tensor::to(Device target) const {
   Tensor out = empty(shape(), dtype(), target);
   copy_kernel(*this, out);
   const Device source = device();
-  return record("to_device", out, {*this}, [source](const Tensor& g) {
-    return std::vector<Tensor>{g.to(source)};
-  });
+  return record("to_device", out, {*this},
+                [source](const Tensor& g) { return std::vector<Tensor>{g.to(source)}; });
 }
 
 Tensor Tensor::to(DType target) const {
@@ -364,9 +378,8 @@ Tensor Tensor::to(DType target) const {
   copy_kernel(*this, out);
   if (!is_floating(target) || !is_floating(dtype())) return out;  // integer casts cut the graph
   const DType source = dtype();
-  return record("to_dtype", out, {*this}, [source](const Tensor& g) {
-    return std::vector<Tensor>{g.to(source)};
-  });
+  return record("to_dtype", out, {*this},
+                [source](const Tensor& g) { return std::vector<Tensor>{g.to(source)}; });
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
@@ -428,7 +441,10 @@ Tensor& Tensor::set_requires_grad(bool on) {
   return *this;
 }
 
-Tensor Tensor::grad() const { KILN_REQUIRE_DEFINED(); return impl_->grad; }
+Tensor Tensor::grad() const {
+  KILN_REQUIRE_DEFINED();
+  return impl_->grad;
+}
 
 void Tensor::set_grad(const Tensor& g) const {
   KILN_REQUIRE_DEFINED();
@@ -467,8 +483,10 @@ static void print_elements(std::ostream& out, const std::vector<double>& v, cons
                            size_t& pos, bool integral, int indent) {
   constexpr int64_t kEdge = 3, kMaxFull = 6;
   if (dim == shape.size()) {
-    if (integral) out << static_cast<int64_t>(v[pos]);
-    else out << std::fixed << std::setprecision(4) << v[pos];
+    if (integral)
+      out << static_cast<int64_t>(v[pos]);
+    else
+      out << std::fixed << std::setprecision(4) << v[pos];
     ++pos;
     return;
   }

@@ -101,8 +101,8 @@ std::string check_png_chunks(const uint8_t* data, size_t size) {
   size_t p = 8;  // after the signature
   bool seen_image_data = false;
   while (p + 8 <= size) {
-    const uint32_t length = (uint32_t(data[p]) << 24) | (uint32_t(data[p + 1]) << 16) | (uint32_t(data[p + 2]) << 8) |
-                            uint32_t(data[p + 3]);
+    const uint32_t length = (uint32_t(data[p]) << 24) | (uint32_t(data[p + 1]) << 16) |
+                            (uint32_t(data[p + 2]) << 8) | uint32_t(data[p + 3]);
     const bool is_end = std::memcmp(data + p + 4, "IEND", 4) == 0;
     const bool is_image_data = std::memcmp(data + p + 4, "IDAT", 4) == 0;
     // length + type + data + CRC
@@ -157,10 +157,11 @@ DecodedImage decode_image(const uint8_t* data, size_t size, const std::string& s
   // turn and so reports "unknown image type" even for a PNG that is merely too large.)
   const std::unique_ptr<stbi_uc, StbiFree> pixels(
       stbi_load_from_memory(data, len, &width, &height, &channels, 0));
-  KILN_CHECK(pixels != nullptr, source, ": cannot decode image (", stbi_failure_reason(),
-             "; PNGs up to ", kMaxImageDimension, " pixels a side are supported)");
+  KILN_CHECK(pixels != nullptr, source, ": cannot decode image (", stbi_failure_reason(), "; PNGs up to ",
+             kMaxImageDimension, " pixels a side are supported)");
   KILN_CHECK(width >= 1 && height >= 1 && width <= kMaxImageDimension && height <= kMaxImageDimension, source,
-             ": image is ", width, "x", height, ", expected 1 to ", kMaxImageDimension, " pixels on each side");
+             ": image is ", width, "x", height, ", expected 1 to ", kMaxImageDimension,
+             " pixels on each side");
   KILN_CHECK(channels >= 1 && channels <= 4, source, ": image has ", channels,
              " channels, expected 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA)");
 
@@ -190,8 +191,9 @@ std::vector<uint8_t> resize_to_planar(const DecodedImage& image, int height, int
   check_size(height, width, "resize_to_planar");
   check_size(image.height, image.width, "resize_to_planar: source");
   const size_t in_w = static_cast<size_t>(image.width);
-  KILN_CHECK(image.rgb.size() == in_w * static_cast<size_t>(image.height) * 3, "resize_to_planar: source has ",
-             image.rgb.size(), " bytes, expected ", image.height, " x ", image.width, " x 3");
+  KILN_CHECK(image.rgb.size() == in_w * static_cast<size_t>(image.height) * 3,
+             "resize_to_planar: source has ", image.rgb.size(), " bytes, expected ", image.height, " x ",
+             image.width, " x 3");
   const std::vector<Tap> ys = bilinear_taps(image.height, height);
   const std::vector<Tap> xs = bilinear_taps(image.width, width);
   const size_t plane = static_cast<size_t>(height) * static_cast<size_t>(width);
@@ -251,15 +253,16 @@ Dataset load_image_folder(const std::string& root, int height, int width) {
 
   const int64_t n = static_cast<int64_t>(paths.size());
   const uint64_t sample_bytes = uint64_t(3) * uint64_t(height) * uint64_t(width);
-  KILN_CHECK(sample_bytes * uint64_t(n) <= kMaxImageFolderBytes, "image folder '", root, "': ", n, " images of 3x",
-             height, "x", width, " need ", sample_bytes * uint64_t(n), " bytes, more than the limit of ",
-             kMaxImageFolderBytes);
+  KILN_CHECK(sample_bytes * uint64_t(n) <= kMaxImageFolderBytes, "image folder '", root, "': ", n,
+             " images of 3x", height, "x", width, " need ", sample_bytes * uint64_t(n),
+             " bytes, more than the limit of ", kMaxImageFolderBytes);
   d.inputs = Tensor::empty({n, 3, height, width}, DType::UInt8);
   uint8_t* out = d.inputs.data<uint8_t>();
   for (int64_t i = 0; i < n; ++i) {
     const std::string& path = paths[static_cast<size_t>(i)];
     const std::vector<uint8_t> bytes = read_file_bytes(path, kMaxImageFileBytes);
-    const std::vector<uint8_t> planar = resize_to_planar(decode_image(bytes.data(), bytes.size(), path), height, width);
+    const std::vector<uint8_t> planar =
+        resize_to_planar(decode_image(bytes.data(), bytes.size(), path), height, width);
     std::memcpy(out + static_cast<size_t>(i) * sample_bytes, planar.data(), planar.size());
   }
   d.targets = Tensor::from_vector(labels, {n});

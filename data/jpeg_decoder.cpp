@@ -74,8 +74,8 @@ bool decode_jpeg_into(const uint8_t* data, size_t size, unsigned char** out, int
   jpeg_read_header(&cinfo, TRUE);
   if (cinfo.image_width < 1 || cinfo.image_height < 1 || cinfo.image_width > unsigned(kMaxImageDimension) ||
       cinfo.image_height > unsigned(kMaxImageDimension)) {
-    std::snprintf(message, sizeof(message), "image is %ux%u, expected 1 to %d pixels on each side", cinfo.image_width,
-                  cinfo.image_height, kMaxImageDimension);
+    std::snprintf(message, sizeof(message), "image is %ux%u, expected 1 to %d pixels on each side",
+                  cinfo.image_width, cinfo.image_height, kMaxImageDimension);
     jpeg_destroy_decompress(&cinfo);
     return false;
   }
@@ -104,13 +104,15 @@ bool decode_jpeg_into(const uint8_t* data, size_t size, unsigned char** out, int
 
 }  // namespace
 
-bool has_jpeg_signature(const uint8_t* data, size_t size) { return size >= 2 && data[0] == 0xFF && data[1] == 0xD8; }
+bool has_jpeg_signature(const uint8_t* data, size_t size) {
+  return size >= 2 && data[0] == 0xFF && data[1] == 0xD8;
+}
 
 DecodedImage decode_jpeg(const uint8_t* data, size_t size, const std::string& source) {
   KILN_CHECK(has_jpeg_signature(data, size), source, ": cannot decode image (not a JPEG file)");
   const int scans = count_scans(data, size);
-  KILN_CHECK(scans <= kMaxScans, source, ": cannot decode image (corrupt JPEG: ", scans, " scans, more than ", kMaxScans,
-             ")");
+  KILN_CHECK(scans <= kMaxScans, source, ": cannot decode image (corrupt JPEG: ", scans, " scans, more than ",
+             kMaxScans, ")");
   unsigned char* pixels = nullptr;
   int width = 0, height = 0;
   char message[JMSG_LENGTH_MAX];

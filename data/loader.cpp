@@ -8,8 +8,8 @@
 
 namespace kiln {
 
-DataLoader::DataLoader(const Dataset& data, int64_t batch_size, std::shared_ptr<Sampler> sampler, bool drop_last,
-                       ImageTransform transform, Generator& gen)
+DataLoader::DataLoader(const Dataset& data, int64_t batch_size, std::shared_ptr<Sampler> sampler,
+                       bool drop_last, ImageTransform transform, Generator& gen)
     : data_(data),
       batch_size_(batch_size),
       sampler_(sampler ? std::move(sampler) : std::make_shared<SequentialSampler>(data.size())),
@@ -19,7 +19,8 @@ DataLoader::DataLoader(const Dataset& data, int64_t batch_size, std::shared_ptr<
   KILN_CHECK(batch_size >= 1, "DataLoader: batch_size must be >= 1, got ", batch_size);
   KILN_CHECK(data.inputs.defined() && data.targets.defined() && data.targets.size(0) == data.size(),
              "DataLoader: dataset needs inputs and targets with the same number of samples");
-  KILN_CHECK(data.inputs.device() == data.targets.device(), "DataLoader: dataset inputs and targets on different devices");
+  KILN_CHECK(data.inputs.device() == data.targets.device(),
+             "DataLoader: dataset inputs and targets on different devices");
   const bool images = data.inputs.dtype() == DType::UInt8;
   if (images) {
     KILN_CHECK(data.inputs.dim() == 4, "DataLoader: uint8 image data must be [N, C, H, W], got ",
@@ -29,12 +30,13 @@ DataLoader::DataLoader(const Dataset& data, int64_t batch_size, std::shared_ptr<
                " image channels are supported, got ", c);
     KILN_CHECK(transform_.mean.empty() || static_cast<int64_t>(transform_.mean.size()) == c,
                "DataLoader: Normalize mean has ", transform_.mean.size(), " values for ", c, " channels");
-    KILN_CHECK(transform_.std.empty() || static_cast<int64_t>(transform_.std.size()) == c, "DataLoader: Normalize std has ",
-               transform_.std.size(), " values for ", c, " channels");
+    KILN_CHECK(transform_.std.empty() || static_cast<int64_t>(transform_.std.size()) == c,
+               "DataLoader: Normalize std has ", transform_.std.size(), " values for ", c, " channels");
     for (float s : transform_.std) KILN_CHECK(s > 0, "DataLoader: Normalize std must be > 0, got ", s);
-    KILN_CHECK(transform_.flip_p >= 0 && transform_.flip_p <= 1, "DataLoader: flip probability must be in [0, 1], got ",
-               transform_.flip_p);
-    KILN_CHECK(transform_.crop_padding >= 0, "DataLoader: crop padding must be >= 0, got ", transform_.crop_padding);
+    KILN_CHECK(transform_.flip_p >= 0 && transform_.flip_p <= 1,
+               "DataLoader: flip probability must be in [0, 1], got ", transform_.flip_p);
+    KILN_CHECK(transform_.crop_padding >= 0, "DataLoader: crop padding must be >= 0, got ",
+               transform_.crop_padding);
   } else {
     KILN_CHECK(transform_.mean.empty() && transform_.std.empty() && transform_.flip_p == 0 &&
                    transform_.crop_padding == 0,

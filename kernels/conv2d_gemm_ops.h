@@ -42,12 +42,26 @@ struct Geometry {
   }
 
   explicit Geometry(const Conv2dShape& g)
-      : n(static_cast<int32_t>(g.n)), c(static_cast<int32_t>(g.c)), h(static_cast<int32_t>(g.h)),
-        w(static_cast<int32_t>(g.w)), k(static_cast<int32_t>(g.k)), r(static_cast<int32_t>(g.r)),
-        s(static_cast<int32_t>(g.s)), sh(static_cast<int32_t>(g.stride_h)), sw(static_cast<int32_t>(g.stride_w)),
-        ph(static_cast<int32_t>(g.pad_h)), pw(static_cast<int32_t>(g.pad_w)), p(static_cast<int32_t>(g.p())),
-        q(static_cast<int32_t>(g.q())), div_q(q > 0 ? q : 1), div_pq(p * q > 0 ? p * q : 1), div_w(w > 0 ? w : 1),
-        div_hw(h * w > 0 ? h * w : 1), div_s(s > 0 ? s : 1), div_rs(r * s > 0 ? r * s : 1), div_sh(sh),
+      : n(static_cast<int32_t>(g.n)),
+        c(static_cast<int32_t>(g.c)),
+        h(static_cast<int32_t>(g.h)),
+        w(static_cast<int32_t>(g.w)),
+        k(static_cast<int32_t>(g.k)),
+        r(static_cast<int32_t>(g.r)),
+        s(static_cast<int32_t>(g.s)),
+        sh(static_cast<int32_t>(g.stride_h)),
+        sw(static_cast<int32_t>(g.stride_w)),
+        ph(static_cast<int32_t>(g.pad_h)),
+        pw(static_cast<int32_t>(g.pad_w)),
+        p(static_cast<int32_t>(g.p())),
+        q(static_cast<int32_t>(g.q())),
+        div_q(q > 0 ? q : 1),
+        div_pq(p * q > 0 ? p * q : 1),
+        div_w(w > 0 ? w : 1),
+        div_hw(h * w > 0 ? h * w : 1),
+        div_s(s > 0 ? s : 1),
+        div_rs(r * s > 0 ? r * s : 1),
+        div_sh(sh),
         div_sw(sw) {}
 
   // Tap k = (c, r, s) of a filter bank, its channel scaled by `channel_stride` (the distance
@@ -71,7 +85,8 @@ struct Geometry {
     uint32_t nb, pq, op, oq;
     div_pq.divmod(pixel, nb, pq);
     div_q.divmod(pq, op, oq);
-    return {static_cast<int64_t>(nb) * c * h * w, static_cast<int32_t>(op) * sh - ph, static_cast<int32_t>(oq) * sw - pw};
+    return {static_cast<int64_t>(nb) * c * h * w, static_cast<int32_t>(op) * sh - ph,
+            static_cast<int32_t>(oq) * sw - pw};
   }
 
   // x at `tap` of `window`, 0 outside the image (the padding).
@@ -133,7 +148,7 @@ struct BackwardInputOp {
   };
   using Tap = Geometry::FilterTap;  // k = (ko, r, s)
   using Col = const float*;         // input channel n's filters start here
-  using BTap = int64_t;      // offset of (ko, r, s) within a filter bank
+  using BTap = int64_t;             // offset of (ko, r, s) within a filter bank
 
   KILN_HD Row a_row(uint32_t m) const {
     uint32_t nb, hw, ih, iw;
@@ -149,7 +164,8 @@ struct BackwardInputOp {
     uint32_t p, q, rem_h, rem_w;
     g.div_sh.divmod(static_cast<uint32_t>(th), p, rem_h);
     g.div_sw.divmod(static_cast<uint32_t>(tw), q, rem_w);
-    if (rem_h != 0 || rem_w != 0 || p >= static_cast<uint32_t>(g.p) || q >= static_cast<uint32_t>(g.q)) return 0.f;
+    if (rem_h != 0 || rem_w != 0 || p >= static_cast<uint32_t>(g.p) || q >= static_cast<uint32_t>(g.q))
+      return 0.f;
     return row.image[tap.channel_offset + static_cast<int32_t>(p) * g.q + static_cast<int32_t>(q)];
   }
   KILN_HD Col b_col(uint32_t n) const { return w + static_cast<int64_t>(n) * g.r * g.s; }
@@ -176,8 +192,8 @@ struct BackwardWeightOp {
   int64_t M, N, K;
   static constexpr bool kAContiguousInM = false;
 
-  using Row = const float*;  // output channel m's first pixel in image 0
-  using Tap = int64_t;       // offset of output pixel k = (n, p, q) from there
+  using Row = const float*;         // output channel m's first pixel in image 0
+  using Tap = int64_t;              // offset of output pixel k = (n, p, q) from there
   using Col = Geometry::FilterTap;  // filter tap n = (c, r, s)
   using BTap = Geometry::Window;    // output pixel k
 
@@ -195,7 +211,8 @@ struct BackwardWeightOp {
 };
 
 // The ops for a shape; M, N, K as in the table above.
-inline ForwardOp forward_op(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
+inline ForwardOp forward_op(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                            float* y) {
   const Geometry g(s);
   return {g, x, w, bias, y, s.n * s.p() * s.q(), s.k, s.c * s.r * s.s};
 }

@@ -23,15 +23,17 @@ class FastDivmod {
   static constexpr int64_t kLimit = int64_t(1) << 31;  // divisors and dividends stay below
 
   // True when d can be a divisor and every dividend below `max_dividend` is in range.
-  static constexpr bool fits(int64_t d, int64_t max_dividend) { return d >= 1 && d < kLimit && max_dividend <= kLimit; }
+  static constexpr bool fits(int64_t d, int64_t max_dividend) {
+    return d >= 1 && d < kLimit && max_dividend <= kLimit;
+  }
 
   FastDivmod() = default;
   // d must satisfy fits(d, ...); checked by the caller on the host before a launch.
   explicit FastDivmod(int64_t d) : divisor_(static_cast<uint32_t>(d)) {
     while ((uint64_t(1) << shift_) < static_cast<uint64_t>(d)) ++shift_;  // ceil(log2 d)
     const uint64_t two32 = uint64_t(1) << 32;
-    multiplier_ = static_cast<uint32_t>(two32 * ((uint64_t(1) << shift_) - static_cast<uint64_t>(d)) /
-                                            static_cast<uint64_t>(d) + 1);
+    multiplier_ = static_cast<uint32_t>(
+        two32 * ((uint64_t(1) << shift_) - static_cast<uint64_t>(d)) / static_cast<uint64_t>(d) + 1);
   }
 
   KILN_HD KILN_FORCEINLINE uint32_t divisor() const { return divisor_; }

@@ -22,7 +22,8 @@ std::string fmt(double v) {
 Linear::Linear(int64_t in, int64_t out, bool bias, Generator& gen)
     : in_(in),
       out_(out),
-      weight_(register_parameter("weight", Tensor::empty({std::max<int64_t>(out, 0), std::max<int64_t>(in, 0)}))) {
+      weight_(register_parameter("weight",
+                                 Tensor::empty({std::max<int64_t>(out, 0), std::max<int64_t>(in, 0)}))) {
   KILN_CHECK(in >= 1 && out >= 1, "Linear: sizes must be >= 1, got in=", in, " out=", out);
   if (bias) bias_ = &register_parameter("bias", Tensor::empty({out}));
   init::pytorch_default(weight_, bias_, gen);
@@ -40,19 +41,21 @@ Conv2d::Conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t paddi
       kernel_(k),
       stride_(stride),
       padding_(padding),
-      weight_(register_parameter("weight", Tensor::empty({std::max<int64_t>(out, 0), std::max<int64_t>(in, 0),
-                                                          std::max<int64_t>(k, 0), std::max<int64_t>(k, 0)}))) {
-  KILN_CHECK(in >= 1 && out >= 1 && k >= 1 && stride >= 1 && padding >= 0, "Conv2d: invalid configuration in=", in,
-             " out=", out, " kernel=", k, " stride=", stride, " padding=", padding);
+      weight_(
+          register_parameter("weight", Tensor::empty({std::max<int64_t>(out, 0), std::max<int64_t>(in, 0),
+                                                      std::max<int64_t>(k, 0), std::max<int64_t>(k, 0)}))) {
+  KILN_CHECK(in >= 1 && out >= 1 && k >= 1 && stride >= 1 && padding >= 0,
+             "Conv2d: invalid configuration in=", in, " out=", out, " kernel=", k, " stride=", stride,
+             " padding=", padding);
   if (bias) bias_ = &register_parameter("bias", Tensor::empty({out}));
   init::pytorch_default(weight_, bias_, gen);
 }
 
 Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight_, this->bias(), stride_, padding_); }
 std::string Conv2d::describe() const {
-  return "Conv2d(" + std::to_string(in_) + ", " + std::to_string(out_) + ", kernel_size=" + std::to_string(kernel_) +
-         ", stride=" + std::to_string(stride_) + ", padding=" + std::to_string(padding_) +
-         (bias_ ? "" : ", bias=False") + ")";
+  return "Conv2d(" + std::to_string(in_) + ", " + std::to_string(out_) +
+         ", kernel_size=" + std::to_string(kernel_) + ", stride=" + std::to_string(stride_) +
+         ", padding=" + std::to_string(padding_) + (bias_ ? "" : ", bias=False") + ")";
 }
 
 BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum)
@@ -76,7 +79,8 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   return batch_norm(x, running_mean_, running_var_, weight_, bias_, phase(), momentum_, eps_);
 }
 std::string BatchNorm2d::describe() const {
-  return "BatchNorm2d(" + std::to_string(channels_) + ", eps=" + fmt(eps_) + ", momentum=" + fmt(momentum_) + ")";
+  return "BatchNorm2d(" + std::to_string(channels_) + ", eps=" + fmt(eps_) + ", momentum=" + fmt(momentum_) +
+         ")";
 }
 
 Tensor ReLU::forward(const Tensor& x) { return relu(x); }
@@ -117,7 +121,8 @@ Tensor AvgPool2d::forward(const Tensor& x) {
   return adaptive_avg_pool2d(whole, h, w);
 }
 std::string AvgPool2d::describe() const {
-  return "AvgPool2d(kernel_size=" + std::to_string(kernel_) + ", stride=" + std::to_string(kernel_) + ", padding=0)";
+  return "AvgPool2d(kernel_size=" + std::to_string(kernel_) + ", stride=" + std::to_string(kernel_) +
+         ", padding=0)";
 }
 
 AdaptiveAvgPool2d::AdaptiveAvgPool2d(int64_t out_h, int64_t out_w) : out_h_(out_h), out_w_(out_w) {}

@@ -31,8 +31,8 @@ class Linear final : public Module {
 // 2-D convolution, square kernel, NCHW; weight [out, in, k, k], bias [out] (optional).
 class Conv2d final : public Module {
  public:
-  Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1, int64_t padding = 0,
-         bool bias = true, Generator& gen = default_generator());
+  Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1,
+         int64_t padding = 0, bool bias = true, Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
   Tensor& weight() { return weight_; }

@@ -13,7 +13,9 @@ std::shared_ptr<Module> norm(int64_t channels, bool batchnorm) {
 }
 
 // torchvision re-initialises every convolution of its ResNet with kaiming_normal(fan_out).
-void torchvision_conv_init(Conv2d& conv, Generator& gen) { init::kaiming_normal_fan_out_relu(conv.weight(), gen); }
+void torchvision_conv_init(Conv2d& conv, Generator& gen) {
+  init::kaiming_normal_fan_out_relu(conv.weight(), gen);
+}
 }  // namespace
 
 BasicBlock::BasicBlock(int64_t in_planes, int64_t planes, int64_t stride, bool batchnorm, Generator& gen) {
@@ -26,8 +28,9 @@ BasicBlock::BasicBlock(int64_t in_planes, int64_t planes, int64_t stride, bool b
   if (stride != 1 || in_planes != planes) {
     auto down_conv = std::make_shared<Conv2d>(in_planes, planes, 1, stride, 0, false, gen);
     torchvision_conv_init(*down_conv, gen);
-    downsample_ = register_module("downsample", std::make_shared<Sequential>(
-                                                    std::vector<std::shared_ptr<Module>>{down_conv, norm(planes, batchnorm)}));
+    downsample_ =
+        register_module("downsample", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                                          down_conv, norm(planes, batchnorm)}));
   }
 }
 
@@ -58,7 +61,8 @@ ResNet18::ResNet18(const ResNetOptions& o, Generator& gen) {
   layer4_ = register_module("layer4", stage(4 * w, 8 * w, 2));
   avgpool_ = register_module("avgpool", std::make_shared<AdaptiveAvgPool2d>(1, 1));
   fc_ = register_module("fc", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                                  std::make_shared<Dropout2d>(o.dropout), std::make_shared<Linear>(8 * w, o.num_classes, true, gen)}));
+                                  std::make_shared<Dropout2d>(o.dropout),
+                                  std::make_shared<Linear>(8 * w, o.num_classes, true, gen)}));
 }
 
 Tensor ResNet18::forward(const Tensor& x) {
@@ -68,16 +72,17 @@ Tensor ResNet18::forward(const Tensor& x) {
 }
 
 CifarBasicBlock::CifarBasicBlock(int64_t in_planes, int64_t planes, int64_t stride, Generator& gen) {
-  conv_block_ = register_module(
-      "conv_block", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                        std::make_shared<Conv2d>(in_planes, planes, 3, stride, 1, false, gen),
-                        std::make_shared<BatchNorm2d>(planes), std::make_shared<ReLU>(),
-                        std::make_shared<Conv2d>(planes, planes, 3, 1, 1, false, gen),
-                        std::make_shared<BatchNorm2d>(planes)}));
+  conv_block_ =
+      register_module("conv_block", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                                        std::make_shared<Conv2d>(in_planes, planes, 3, stride, 1, false, gen),
+                                        std::make_shared<BatchNorm2d>(planes), std::make_shared<ReLU>(),
+                                        std::make_shared<Conv2d>(planes, planes, 3, 1, 1, false, gen),
+                                        std::make_shared<BatchNorm2d>(planes)}));
   if (stride != 1 || in_planes != planes) {
-    downsample_ = register_module("downsample", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                                                    std::make_shared<Conv2d>(in_planes, planes, 1, stride, 0, false, gen),
-                                                    std::make_shared<BatchNorm2d>(planes)}));
+    downsample_ = register_module("downsample",
+                                  std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                                      std::make_shared<Conv2d>(in_planes, planes, 1, stride, 0, false, gen),
+                                      std::make_shared<BatchNorm2d>(planes)}));
   }
 }
 
@@ -87,7 +92,8 @@ Tensor CifarBasicBlock::forward(const Tensor& x) {
 }
 
 CifarResNet18::CifarResNet18(const CifarResNetOptions& o, Generator& gen) {
-  KILN_CHECK(o.in_channels >= 1 && o.num_classes >= 1, "CifarResNet18: in_channels and num_classes must be >= 1");
+  KILN_CHECK(o.in_channels >= 1 && o.num_classes >= 1,
+             "CifarResNet18: in_channels and num_classes must be >= 1");
   KILN_CHECK(o.width >= 1, "CifarResNet18: width must be >= 1, got ", o.width);
   const int64_t w = o.width;
   base_ = register_module("base", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
@@ -114,16 +120,16 @@ Tensor CifarResNet18::forward(const Tensor& x) {
 
 MnistNet::MnistNet(int64_t num_classes, Generator& gen) {
   features_ = register_module("features", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                                              std::make_shared<Conv2d>(1, 64, 3, 1, 0, true, gen), std::make_shared<ReLU>(),
-                                              std::make_shared<MaxPool2d>(2, 2),
+                                              std::make_shared<Conv2d>(1, 64, 3, 1, 0, true, gen),
+                                              std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2, 2),
                                               std::make_shared<Conv2d>(64, 192, 3, 1, 1, true, gen),
                                               std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2, 2)}));
   classifier_ = register_module(
       "classifier", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                        std::make_shared<Dropout>(0.5), std::make_shared<Linear>(192 * 6 * 6, 1024, true, gen),
-                        std::make_shared<ReLU>(), std::make_shared<Dropout>(0.5),
-                        std::make_shared<Linear>(1024, 512, true, gen), std::make_shared<ReLU>(),
-                        std::make_shared<Linear>(512, num_classes, true, gen)}));
+                        std::make_shared<Dropout>(0.5),
+                        std::make_shared<Linear>(192 * 6 * 6, 1024, true, gen), std::make_shared<ReLU>(),
+                        std::make_shared<Dropout>(0.5), std::make_shared<Linear>(1024, 512, true, gen),
+                        std::make_shared<ReLU>(), std::make_shared<Linear>(512, num_classes, true, gen)}));
 }
 
 Tensor MnistNet::forward(const Tensor& x) {

@@ -36,9 +36,9 @@ class BasicBlock final : public Module {
 struct ResNetOptions {
   int64_t in_channels = 3;
   int64_t num_classes = 10;
-  bool batchnorm = true;   // false: every BatchNorm2d becomes Identity (no parameters)
-  double dropout = 0.5;    // the Dropout2d before the classifier
-  int64_t width = 64;      // channels of the first stage (64 in ResNet-18; smaller for tests)
+  bool batchnorm = true;  // false: every BatchNorm2d becomes Identity (no parameters)
+  double dropout = 0.5;   // the Dropout2d before the classifier
+  int64_t width = 64;     // channels of the first stage (64 in ResNet-18; smaller for tests)
 };
 
 class ResNet18 final : public Module {

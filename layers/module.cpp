@@ -67,14 +67,16 @@ void Module::load_state_dict(const TensorMap& state, bool strict) {
     for (const auto& [name, t] : state)
       if (!mine.count(name)) unexpected += (unexpected.empty() ? "" : ", ") + name;
     KILN_CHECK(missing.empty() && unexpected.empty(), "load_state_dict: the state does not fit this model",
-               missing.empty() ? "" : "; missing: " + missing, unexpected.empty() ? "" : "; unexpected: " + unexpected);
+               missing.empty() ? "" : "; missing: " + missing,
+               unexpected.empty() ? "" : "; unexpected: " + unexpected);
   }
   NoGradGuard no_grad;
   for (const auto& [name, target] : mine) {
     auto it = state.find(name);
     if (it == state.end()) continue;
     KILN_CHECK(it->second.shape() == target.shape(), "load_state_dict: '", name, "' has shape ",
-               shape_str(it->second.shape()), " in the state but ", shape_str(target.shape()), " in the model");
+               shape_str(it->second.shape()), " in the state but ", shape_str(target.shape()),
+               " in the model");
     Tensor dst = target;
     dst.copy_(it->second);
   }
@@ -101,8 +103,10 @@ void Module::zero_grad() {
   NoGradGuard no_grad;
   for (Tensor& p : parameters()) {
     Tensor g = p.grad();
-    if (g.defined() && g.device() == p.device() && g.shape() == p.shape()) g.zero_();
-    else p.set_grad(Tensor::zeros(p.shape(), p.dtype(), p.device()));
+    if (g.defined() && g.device() == p.device() && g.shape() == p.shape())
+      g.zero_();
+    else
+      p.set_grad(Tensor::zeros(p.shape(), p.dtype(), p.device()));
   }
 }
 

@@ -1,24 +1,26 @@
 // cross_entropy: the fused kernel gives per-sample losses and gradients; the reduction and
 // the upstream scaling stay on the device (no host synchronisation in a training step).
+#include "kernels/cross_entropy.h"
 #include "core/autograd.h"
 #include "core/device_dispatch.h"
 #include "core/dispatch.h"
 #include "core/ops.h"
-#include "kernels/cross_entropy.h"
 #include "losses/losses.h"
 
 namespace kiln {
 
 Tensor cross_entropy(const Tensor& logits_in, const Tensor& labels_in, const CrossEntropyOptions& opt) {
   KILN_CHECK(logits_in.defined() && labels_in.defined(), "cross_entropy: undefined logits or labels");
-  KILN_CHECK(logits_in.dim() == 2, "cross_entropy: logits must be [N, C], got ", shape_str(logits_in.shape()));
-  KILN_CHECK(labels_in.dtype() == DType::Int64 && labels_in.dim() == 1 && labels_in.size(0) == logits_in.size(0),
-             "cross_entropy: labels must be int64 [", logits_in.size(0), "], got ", dtype_name(labels_in.dtype()), " ",
-             shape_str(labels_in.shape()));
+  KILN_CHECK(logits_in.dim() == 2, "cross_entropy: logits must be [N, C], got ",
+             shape_str(logits_in.shape()));
+  KILN_CHECK(
+      labels_in.dtype() == DType::Int64 && labels_in.dim() == 1 && labels_in.size(0) == logits_in.size(0),
+      "cross_entropy: labels must be int64 [", logits_in.size(0), "], got ", dtype_name(labels_in.dtype()),
+      " ", shape_str(labels_in.shape()));
   KILN_CHECK(labels_in.device() == logits_in.device(), "cross_entropy: logits on ", logits_in.device().str(),
              ", labels on ", labels_in.device().str());
-  KILN_CHECK(opt.label_smoothing >= 0 && opt.label_smoothing <= 1, "cross_entropy: label_smoothing must be in [0, 1], got ",
-             opt.label_smoothing);
+  KILN_CHECK(opt.label_smoothing >= 0 && opt.label_smoothing <= 1,
+             "cross_entropy: label_smoothing must be in [0, 1], got ", opt.label_smoothing);
   const int64_t n = logits_in.size(0), c = logits_in.size(1);
   KILN_CHECK(c >= 1, "cross_entropy: need at least one class");
   KILN_CHECK(n >= 1 || opt.reduction != Reduction::Mean, "cross_entropy: mean over an empty batch");
@@ -46,16 +48,20 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& labels_in, const Cro
     dispatch_floating(logits.dtype(), "cross_entropy", [&]<typename T>() {
       const T* pw = weights.defined() ? weights.data<T>() : nullptr;
       T* pd = dlogits.defined() ? dlogits.data<T>() : nullptr;
-      KILN_ON_DEVICE(logits.device(), cross_entropy_forward<T>)(a, logits.data<T>(), labels.data<int64_t>(), pw,
-                                                                loss.data<T>(), pd, row_weight.data<T>());
+      KILN_ON_DEVICE(logits.device(), cross_entropy_forward<T>)
+      (a, logits.data<T>(), labels.data<int64_t>(), pw, loss.data<T>(), pd, row_weight.data<T>());
     });
 
   Tensor out, scale_den;
   {
     NoGradGuard no_grad;
     switch (opt.reduction) {
-      case Reduction::None: out = loss; break;
-      case Reduction::Sum: out = sum(loss); break;
+      case Reduction::None:
+        out = loss;
+        break;
+      case Reduction::Sum:
+        out = sum(loss);
+        break;
       case Reduction::Mean:
         scale_den = sum(row_weight);
         out = div(sum(loss), scale_den);

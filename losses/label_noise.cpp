@@ -1,7 +1,7 @@
 // DisturbLabel and DisturbValue: fresh Philox draws per call, identical on CPU and CUDA.
+#include "kernels/label_noise.h"
 #include "core/device_dispatch.h"
 #include "core/dispatch.h"
-#include "kernels/label_noise.h"
 #include "losses/losses.h"
 
 namespace kiln {
@@ -10,8 +10,8 @@ Tensor disturb_label(const Tensor& labels_in, int64_t num_classes, double alpha_
   KILN_CHECK(labels_in.defined() && labels_in.dtype() == DType::Int64 && labels_in.dim() == 1,
              "disturb_label: labels must be a 1-d int64 tensor");
   KILN_CHECK(num_classes >= 1, "disturb_label: num_classes must be >= 1, got ", num_classes);
-  KILN_CHECK(alpha_percent >= 0 && alpha_percent <= 100, "disturb_label: alpha must be in [0, 100] percent, got ",
-             alpha_percent);
+  KILN_CHECK(alpha_percent >= 0 && alpha_percent <= 100,
+             "disturb_label: alpha must be in [0, 100] percent, got ", alpha_percent);
   const Tensor labels = labels_in.contiguous();
   kernels::DisturbLabelArgs a;
   a.n = labels.numel();

@@ -30,8 +30,10 @@ struct Selector {
 
   SelectionDecision update(int64_t epoch, double val_loss, double val_accuracy) {
     switch (rule) {
-      case Selection::LowestValLoss: return early.update(epoch, val_loss);
-      case Selection::FirstBelow: return first_below.update(epoch, val_loss);
+      case Selection::LowestValLoss:
+        return early.update(epoch, val_loss);
+      case Selection::FirstBelow:
+        return first_below.update(epoch, val_loss);
       case Selection::BestValAccuracy: {
         SelectionDecision d;
         if (std::isfinite(val_accuracy) && val_accuracy >= best_accuracy) {
@@ -41,25 +43,34 @@ struct Selector {
         }
         return d;
       }
-      case Selection::Last: break;
+      case Selection::Last:
+        break;
     }
     return {};
   }
   int64_t selected_epoch() const {
     switch (rule) {
-      case Selection::LowestValLoss: return early.best_epoch();
-      case Selection::FirstBelow: return first_below.selected_epoch();
-      case Selection::BestValAccuracy: return best_accuracy_epoch;
-      case Selection::Last: break;
+      case Selection::LowestValLoss:
+        return early.best_epoch();
+      case Selection::FirstBelow:
+        return first_below.selected_epoch();
+      case Selection::BestValAccuracy:
+        return best_accuracy_epoch;
+      case Selection::Last:
+        break;
     }
     return 0;
   }
   double selected_metric() const {
     switch (rule) {
-      case Selection::LowestValLoss: return early.best();
-      case Selection::FirstBelow: return first_below.selected_metric();
-      case Selection::BestValAccuracy: return best_accuracy;
-      case Selection::Last: break;
+      case Selection::LowestValLoss:
+        return early.best();
+      case Selection::FirstBelow:
+        return first_below.selected_metric();
+      case Selection::BestValAccuracy:
+        return best_accuracy;
+      case Selection::Last:
+        break;
     }
     return std::nan("");
   }
@@ -70,19 +81,25 @@ struct Selector {
   }
   void restore(const TrainingState& s) {
     switch (rule) {
-      case Selection::LowestValLoss: early.restore(s.best_metric, s.best_epoch, s.bad_epochs); break;
-      case Selection::FirstBelow: first_below.restore(s.best_epoch, s.best_metric); break;
+      case Selection::LowestValLoss:
+        early.restore(s.best_metric, s.best_epoch, s.bad_epochs);
+        break;
+      case Selection::FirstBelow:
+        first_below.restore(s.best_epoch, s.best_metric);
+        break;
       case Selection::BestValAccuracy:
         best_accuracy = s.best_epoch > 0 ? s.best_metric : -std::numeric_limits<double>::infinity();
         best_accuracy_epoch = s.best_epoch;
         break;
-      case Selection::Last: break;
+      case Selection::Last:
+        break;
     }
   }
 };
 
 std::vector<double> to_row(const EpochRecord& r) {
-  std::vector<double> row = {double(r.epoch), r.train_loss, r.train_accuracy, r.val_loss, r.val_accuracy, r.seconds};
+  std::vector<double> row = {double(r.epoch), r.train_loss,   r.train_accuracy,
+                             r.val_loss,      r.val_accuracy, r.seconds};
   row.insert(row.end(), r.extra.begin(), r.extra.end());
   return row;
 }
@@ -114,7 +131,8 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
   remove_stale_temporaries(result.best_path);
   remove_stale_temporaries(result.last_path);
 
-  std::vector<std::string> columns = {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"};
+  std::vector<std::string> columns = {"epoch",    "train_loss",   "train_accuracy",
+                                      "val_loss", "val_accuracy", "seconds"};
   columns.insert(columns.end(), c.extra_columns.begin(), c.extra_columns.end());
   CsvLog log(result.log_path, columns);
   Selector selector(c);
@@ -177,8 +195,8 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
         if (selector.update(epoch, v.loss, v.accuracy).select) {
           model.save(result.best_path);
           ++result.step_selections;
-          std::printf("[%lld:%lld] validation accuracy %.2f%% - saved the best model\n", static_cast<long long>(epoch),
-                      static_cast<long long>(step), 100 * v.accuracy);
+          std::printf("[%lld:%lld] validation accuracy %.2f%% - saved the best model\n",
+                      static_cast<long long>(epoch), static_cast<long long>(step), 100 * v.accuracy);
         }
         check_interrupted();
       };
@@ -186,12 +204,15 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     char label[64];
     std::snprintf(label, sizeof label, "%s epoch %lld/%lld", c.name.c_str(), static_cast<long long>(epoch),
                   static_cast<long long>(c.epochs));
-    const EpochStats tr = train_epoch(model, train, optimizer, loss, ctx.progress, label, options, train_graph_or_null);
-    KILN_CHECK(std::isfinite(tr.loss), "training diverged at epoch ", epoch, ": the mean training loss is ", tr.loss,
+    const EpochStats tr =
+        train_epoch(model, train, optimizer, loss, ctx.progress, label, options, train_graph_or_null);
+    KILN_CHECK(std::isfinite(tr.loss), "training diverged at epoch ", epoch, ": the mean training loss is ",
+               tr.loss,
                " (try a lower --lr, --clip-grad or --skip-nonfinite; the best checkpoint so far is kept)");
     if (tr.skipped > 0)
-      std::printf("epoch %lld: skipped %lld of %lld steps with a non-finite loss\n", static_cast<long long>(epoch),
-                  static_cast<long long>(tr.skipped), static_cast<long long>(tr.skipped + tr.batches));
+      std::printf("epoch %lld: skipped %lld of %lld steps with a non-finite loss\n",
+                  static_cast<long long>(epoch), static_cast<long long>(tr.skipped),
+                  static_cast<long long>(tr.skipped + tr.batches));
     EpochRecord r;
     r.epoch = epoch;
     r.train_loss = tr.loss;

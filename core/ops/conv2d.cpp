@@ -22,8 +22,8 @@ std::atomic<ConvMath> g_conv_math{ConvMath::TF32};
 }
 
 void check_cuda_float(const Tensor& t, const char* op) {
-  KILN_CHECK(!t.is_cuda() || t.dtype() == DType::Float32, op, ": CUDA convolutions take float32 tensors, got ",
-             dtype_name(t.dtype()));
+  KILN_CHECK(!t.is_cuda() || t.dtype() == DType::Float32, op,
+             ": CUDA convolutions take float32 tensors, got ", dtype_name(t.dtype()));
 }
 }  // namespace
 
@@ -36,14 +36,14 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int64_
   check_cuda_float(x_in, "conv2d");
   KILN_CHECK(x_in.dim() == 4, "conv2d: input must be [N, C, H, W], got ", shape_str(x_in.shape()));
   KILN_CHECK(w_in.dim() == 4, "conv2d: weight must be [K, C, R, S], got ", shape_str(w_in.shape()));
-  KILN_CHECK(w_in.size(1) == x_in.size(1), "conv2d: input has ", x_in.size(1), " channels but weight expects ",
-             w_in.size(1), " (weight ", shape_str(w_in.shape()), ")");
-  KILN_CHECK(stride >= 1 && padding >= 0, "conv2d: stride must be >= 1 and padding >= 0, got ", stride, " and ",
-             padding);
+  KILN_CHECK(w_in.size(1) == x_in.size(1), "conv2d: input has ", x_in.size(1),
+             " channels but weight expects ", w_in.size(1), " (weight ", shape_str(w_in.shape()), ")");
+  KILN_CHECK(stride >= 1 && padding >= 0, "conv2d: stride must be >= 1 and padding >= 0, got ", stride,
+             " and ", padding);
   if (b_in.defined()) {
     check_same_device_dtype(x_in, b_in, "conv2d");
-    KILN_CHECK(b_in.dim() == 1 && b_in.size(0) == w_in.size(0), "conv2d: bias must be [", w_in.size(0), "], got ",
-               shape_str(b_in.shape()));
+    KILN_CHECK(b_in.dim() == 1 && b_in.size(0) == w_in.size(0), "conv2d: bias must be [", w_in.size(0),
+               "], got ", shape_str(b_in.shape()));
   }
   kernels::Conv2dShape s;
   s.n = x_in.size(0);
@@ -72,7 +72,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int64_
       }
     });
   }
-  const bool need_x = x_in.requires_grad(), need_w = w_in.requires_grad(), need_b = b_in.defined() && b_in.requires_grad();
+  const bool need_x = x_in.requires_grad(), need_w = w_in.requires_grad(),
+             need_b = b_in.defined() && b_in.requires_grad();
   return record("conv2d", y, {x_in, w_in, b_in}, [s, x, w, need_x, need_w, need_b](const Tensor& g_in) {
     const Tensor g = g_in.contiguous();
     Tensor dx, dw, db;
@@ -84,8 +85,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int64_
       if (x.is_cuda()) {
         if constexpr (std::is_same_v<T, float>) {
           if (need_x)
-            KILN_ON_CUDA(kernels::cuda::conv2d_backward_input(s, g.data<float>(), w.data<float>(), dx.data<float>(),
-                                                              cuda_precision()));
+            KILN_ON_CUDA(kernels::cuda::conv2d_backward_input(s, g.data<float>(), w.data<float>(),
+                                                              dx.data<float>(), cuda_precision()));
           if (need_w || need_b) {
             // The weight kernel always produces dweight; use a scratch buffer if only dbias is wanted.
             Tensor dw_buf = dw.defined() ? dw : Tensor::empty(w.shape(), w.dtype(), w.device());

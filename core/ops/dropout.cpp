@@ -1,11 +1,11 @@
 // dropout / dropout2d: the mask is a pure function of (seed, offset, index), so backward
 // recomputes it instead of storing it (kernels/dropout.h).
+#include "kernels/dropout.h"
 #include "core/autograd.h"
 #include "core/device_dispatch.h"
 #include "core/dispatch.h"
 #include "core/nn.h"
 #include "core/ops/common.h"
-#include "kernels/dropout.h"
 
 namespace kiln {
 
@@ -19,7 +19,8 @@ void apply(const kernels::DropoutArgs& a, const Tensor& x, const Tensor& y) {
   });
 }
 
-Tensor dropout_impl(const Tensor& x_in, double p, Phase phase, Generator& gen, int64_t group, const char* name) {
+Tensor dropout_impl(const Tensor& x_in, double p, Phase phase, Generator& gen, int64_t group,
+                    const char* name) {
   check_defined(x_in, name, "input");
   check_floating(x_in, name);
   KILN_CHECK(p >= 0 && p < 1, name, ": p must be in [0, 1), got ", p);

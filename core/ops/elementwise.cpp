@@ -63,7 +63,8 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = run_binary(BinaryOp::Mul, a, b);
   return record("mul", out, {a, b},
-                [a = a.detach(), b = b.detach(), need_a = a.requires_grad(), need_b = b.requires_grad()](const Tensor& g) {
+                [a = a.detach(), b = b.detach(), need_a = a.requires_grad(),
+                 need_b = b.requires_grad()](const Tensor& g) {
                   return std::vector<Tensor>{need_a ? sum_to(mul(g, b), a.shape()) : Tensor(),
                                              need_b ? sum_to(mul(g, a), b.shape()) : Tensor()};
                 });
@@ -72,7 +73,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = run_binary(BinaryOp::Div, a, b);
   return record("div", out, {a, b},
-                [a = a.detach(), b = b.detach(), need_a = a.requires_grad(), need_b = b.requires_grad()](const Tensor& g) {
+                [a = a.detach(), b = b.detach(), need_a = a.requires_grad(),
+                 need_b = b.requires_grad()](const Tensor& g) {
                   Tensor ga, gb;
                   if (need_a) ga = sum_to(div(g, b), a.shape());
                   if (need_b) gb = sum_to(neg(div(mul(g, a), mul(b, b))), b.shape());  // -g a / b^2
@@ -130,26 +132,26 @@ Tensor relu(const Tensor& a) {
 
 Tensor exp(const Tensor& a) {
   Tensor out = run_unary(UnaryOp::Exp, a);
-  return record("exp", out, {a}, [out = out.detach()](const Tensor& g) { return std::vector<Tensor>{mul(g, out)}; });
+  return record("exp", out, {a},
+                [out = out.detach()](const Tensor& g) { return std::vector<Tensor>{mul(g, out)}; });
 }
 
 Tensor log(const Tensor& a) {
   Tensor out = run_unary(UnaryOp::Log, a);
-  return record("log", out, {a}, [a = a.detach()](const Tensor& g) { return std::vector<Tensor>{div(g, a)}; });
+  return record("log", out, {a},
+                [a = a.detach()](const Tensor& g) { return std::vector<Tensor>{div(g, a)}; });
 }
 
 Tensor sqrt(const Tensor& a) {
   Tensor out = run_unary(UnaryOp::Sqrt, a);
-  return record("sqrt", out, {a}, [out = out.detach()](const Tensor& g) {
-    return std::vector<Tensor>{div(g, mul(out, 2.0))};
-  });
+  return record("sqrt", out, {a},
+                [out = out.detach()](const Tensor& g) { return std::vector<Tensor>{div(g, mul(out, 2.0))}; });
 }
 
 Tensor square(const Tensor& a) {
   Tensor out = run_unary(UnaryOp::Square, a);
-  return record("square", out, {a}, [a = a.detach()](const Tensor& g) {
-    return std::vector<Tensor>{mul(mul(g, a), 2.0)};
-  });
+  return record("square", out, {a},
+                [a = a.detach()](const Tensor& g) { return std::vector<Tensor>{mul(mul(g, a), 2.0)}; });
 }
 
 Tensor eq(const Tensor& a, const Tensor& b) {

@@ -23,7 +23,8 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
              " (weight ", shape_str(w_in.shape()), ")");
   if (b_in.defined()) {
     check_same_device_dtype(x_in, b_in, "linear");
-    KILN_CHECK(b_in.dim() == 1 && b_in.size(0) == out, "linear: bias must be [", out, "], got ", shape_str(b_in.shape()));
+    KILN_CHECK(b_in.dim() == 1 && b_in.size(0) == out, "linear: bias must be [", out, "], got ",
+               shape_str(b_in.shape()));
   }
   const int64_t rows = x_in.numel() / in;
   const Tensor x = x_in.detach().reshape({rows, in}).contiguous();
@@ -51,16 +52,17 @@ Tensor linear(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in) {
   Shape out_shape = x_in.shape();
   out_shape.back() = out;
   const Tensor result = y.view(out_shape);
-  const bool need_x = x_in.requires_grad(), need_w = w_in.requires_grad(), need_b = b_in.defined() && b_in.requires_grad();
-  return record("linear", result, {x_in, w_in, b_in}, [x, w, rows, out, need_x, need_w, need_b,
-                                                        x_shape = x_in.shape()](const Tensor& g_in) {
-    const Tensor g = g_in.reshape({rows, out});
-    Tensor dx, dw, db;
-    if (need_x) dx = matmul(g, w).reshape(x_shape);          // [rows, out] @ [out, in]
-    if (need_w) dw = matmul(g.transpose(0, 1), x);           // [out, rows] @ [rows, in]
-    if (need_b) db = sum(g, {0});
-    return std::vector<Tensor>{dx, dw, db};
-  });
+  const bool need_x = x_in.requires_grad(), need_w = w_in.requires_grad(),
+             need_b = b_in.defined() && b_in.requires_grad();
+  return record("linear", result, {x_in, w_in, b_in},
+                [x, w, rows, out, need_x, need_w, need_b, x_shape = x_in.shape()](const Tensor& g_in) {
+                  const Tensor g = g_in.reshape({rows, out});
+                  Tensor dx, dw, db;
+                  if (need_x) dx = matmul(g, w).reshape(x_shape);  // [rows, out] @ [out, in]
+                  if (need_w) dw = matmul(g.transpose(0, 1), x);   // [out, rows] @ [rows, in]
+                  if (need_b) db = sum(g, {0});
+                  return std::vector<Tensor>{dx, dw, db};
+                });
 }
 
 }  // namespace kiln

@@ -64,8 +64,9 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   check_same_device_dtype(a, b, "matmul");
   check_floating(a, "matmul");
-  KILN_CHECK((a.dim() == 2 && b.dim() == 2) || (a.dim() == 3 && b.dim() == 3), "matmul: expected two 2-d or two 3-d tensors, got shapes ",
-             shape_str(a.shape()), " and ", shape_str(b.shape()));
+  KILN_CHECK((a.dim() == 2 && b.dim() == 2) || (a.dim() == 3 && b.dim() == 3),
+             "matmul: expected two 2-d or two 3-d tensors, got shapes ", shape_str(a.shape()), " and ",
+             shape_str(b.shape()));
   KILN_CHECK(a.size(-1) == b.size(-2), "matmul: inner dimensions differ: ", shape_str(a.shape()), " @ ",
              shape_str(b.shape()));
   KILN_CHECK(a.dim() == 2 || a.size(0) == b.size(0), "matmul: batch sizes differ: ", shape_str(a.shape()),
@@ -76,7 +77,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     out = matmul_forward(a.detach(), b.detach());
   }
   return record("matmul", out, {a, b},
-                [a = a.detach(), b = b.detach(), need_a = a.requires_grad(), need_b = b.requires_grad()](const Tensor& g) {
+                [a = a.detach(), b = b.detach(), need_a = a.requires_grad(),
+                 need_b = b.requires_grad()](const Tensor& g) {
                   // dA = g @ B^T, dB = A^T @ g; the transposes are views handed to BLAS as such.
                   Tensor ga, gb;
                   if (need_a) ga = matmul_forward(g, b.transpose(-2, -1));

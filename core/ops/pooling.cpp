@@ -1,10 +1,10 @@
 // max_pool2d and adaptive_avg_pool2d: checks, dispatch and backward (kernels/pooling.h).
+#include "kernels/pooling.h"
 #include "core/autograd.h"
 #include "core/device_dispatch.h"
 #include "core/dispatch.h"
 #include "core/nn.h"
 #include "core/ops/common.h"
-#include "kernels/pooling.h"
 
 namespace kiln {
 
@@ -15,9 +15,10 @@ Tensor max_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
   check_floating(x_in, "max_pool2d");
   KILN_CHECK(x_in.dim() == 4, "max_pool2d: input must be [N, C, H, W], got ", shape_str(x_in.shape()));
   if (stride == 0) stride = kernel;
-  KILN_CHECK(kernel >= 1 && stride >= 1, "max_pool2d: kernel and stride must be >= 1, got ", kernel, " and ", stride);
-  KILN_CHECK(padding >= 0 && 2 * padding <= kernel, "max_pool2d: padding must be in [0, kernel/2], got ", padding,
-             " for kernel ", kernel);
+  KILN_CHECK(kernel >= 1 && stride >= 1, "max_pool2d: kernel and stride must be >= 1, got ", kernel, " and ",
+             stride);
+  KILN_CHECK(padding >= 0 && 2 * padding <= kernel, "max_pool2d: padding must be in [0, kernel/2], got ",
+             padding, " for kernel ", kernel);
   kernels::Pool2dShape s;
   s.planes = x_in.size(0) * x_in.size(1);
   s.h = x_in.size(2);
@@ -51,8 +52,10 @@ Tensor max_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
 Tensor adaptive_avg_pool2d(const Tensor& x_in, int64_t out_h, int64_t out_w) {
   check_defined(x_in, "adaptive_avg_pool2d", "input");
   check_floating(x_in, "adaptive_avg_pool2d");
-  KILN_CHECK(x_in.dim() == 4, "adaptive_avg_pool2d: input must be [N, C, H, W], got ", shape_str(x_in.shape()));
-  KILN_CHECK(out_h >= 1 && out_w >= 1, "adaptive_avg_pool2d: output size must be >= 1, got ", out_h, "x", out_w);
+  KILN_CHECK(x_in.dim() == 4, "adaptive_avg_pool2d: input must be [N, C, H, W], got ",
+             shape_str(x_in.shape()));
+  KILN_CHECK(out_h >= 1 && out_w >= 1, "adaptive_avg_pool2d: output size must be >= 1, got ", out_h, "x",
+             out_w);
   KILN_CHECK(x_in.size(2) >= 1 && x_in.size(3) >= 1, "adaptive_avg_pool2d: empty spatial input ",
              shape_str(x_in.shape()));
   const Tensor x = x_in.detach().contiguous();
@@ -60,7 +63,8 @@ Tensor adaptive_avg_pool2d(const Tensor& x_in, int64_t out_h, int64_t out_w) {
   Tensor y = Tensor::empty({x.size(0), x.size(1), out_h, out_w}, x.dtype(), x.device());
   if (y.numel() > 0)
     dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&]<typename T>() {
-      KILN_ON_DEVICE(x.device(), adaptive_avg_pool2d_forward<T>)(planes, h, w, out_h, out_w, x.data<T>(), y.data<T>());
+      KILN_ON_DEVICE(x.device(), adaptive_avg_pool2d_forward<T>)
+      (planes, h, w, out_h, out_w, x.data<T>(), y.data<T>());
     });
   return record("adaptive_avg_pool2d", y, {x_in},
                 [planes, h, w, out_h, out_w, in_shape = x.shape()](const Tensor& g_in) {

@@ -1,10 +1,10 @@
 // Random tensors from a Generator (Philox; see core/philox.h for the numbering).
+#include "kernels/random.h"
 #include "core/device_dispatch.h"
 #include "core/dispatch.h"
 #include "core/generator.h"
 #include "core/ops.h"
 #include "core/ops/common.h"
-#include "kernels/random.h"
 
 namespace kiln {
 

@@ -53,8 +53,10 @@ Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool k
   Shape out;
   for (size_t i = 0; i < shape.size(); ++i) {
     const bool reduced = std::find(dims.begin(), dims.end(), static_cast<int64_t>(i)) != dims.end();
-    if (!reduced) out.push_back(shape[i]);
-    else if (keepdim) out.push_back(1);
+    if (!reduced)
+      out.push_back(shape[i]);
+    else if (keepdim)
+      out.push_back(1);
   }
   return out;
 }
@@ -163,10 +165,12 @@ Tensor sum_to(const Tensor& a, const Shape& shape) {
   KILN_CHECK(lead >= 0, "sum_to: cannot reduce ", shape_str(a.shape()), " to ", shape_str(shape));
   std::vector<int64_t> dims;
   for (int64_t i = 0; i < a.dim(); ++i) {
-    if (i < lead) dims.push_back(i);
-    else if (shape[i - lead] == 1 && a.shape()[i] != 1) dims.push_back(i);
+    if (i < lead)
+      dims.push_back(i);
+    else if (shape[i - lead] == 1 && a.shape()[i] != 1)
+      dims.push_back(i);
     else
-      KILN_CHECK(shape[i - lead] == a.shape()[i] || a.shape()[i] == 1 , "sum_to: cannot reduce ",
+      KILN_CHECK(shape[i - lead] == a.shape()[i] || a.shape()[i] == 1, "sum_to: cannot reduce ",
                  shape_str(a.shape()), " to ", shape_str(shape));
   }
   return sum(a, dims, true).reshape(shape);

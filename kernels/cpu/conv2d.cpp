@@ -5,8 +5,8 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/cpu/parallel.h"
 #include "kernels/conv2d.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/gemm.h"
 
 namespace kiln::kernels::cpu {
@@ -76,8 +76,8 @@ enum class Layout { AsStored, Transposed };
 
 // Row-major GEMM through kernels/gemm.h.
 template <typename T>
-void matmul(Layout layout_a, Layout layout_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
-            int64_t ldb, T* c, int64_t ldc, double beta) {
+void matmul(Layout layout_a, Layout layout_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
+            const T* b, int64_t ldb, T* c, int64_t ldc, double beta) {
   GemmArgs g;
   g.trans_a = layout_a == Layout::Transposed;
   g.trans_b = layout_b == Layout::Transposed;
@@ -163,9 +163,9 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
     for (int64_t k = 0; k < s.k; ++k) dbias[k] = static_cast<T>(bias_acc[k]);
 }
 
-#define KILN_INSTANTIATE(T)                                                                          \
-  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);             \
-  template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);                \
+#define KILN_INSTANTIATE(T)                                                              \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*); \
+  template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);    \
   template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*, T*);
 KILN_INSTANTIATE(float)
 KILN_INSTANTIATE(double)

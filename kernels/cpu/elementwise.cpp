@@ -12,25 +12,38 @@ namespace kiln::kernels {
 
 const char* op_name(UnaryOp op) {
   switch (op) {
-    case UnaryOp::Neg: return "neg";
-    case UnaryOp::Relu: return "relu";
-    case UnaryOp::Exp: return "exp";
-    case UnaryOp::Log: return "log";
-    case UnaryOp::Sqrt: return "sqrt";
-    case UnaryOp::Square: return "square";
+    case UnaryOp::Neg:
+      return "neg";
+    case UnaryOp::Relu:
+      return "relu";
+    case UnaryOp::Exp:
+      return "exp";
+    case UnaryOp::Log:
+      return "log";
+    case UnaryOp::Sqrt:
+      return "sqrt";
+    case UnaryOp::Square:
+      return "square";
   }
   return "?";
 }
 
 const char* op_name(BinaryOp op) {
   switch (op) {
-    case BinaryOp::Add: return "add";
-    case BinaryOp::Sub: return "sub";
-    case BinaryOp::Mul: return "mul";
-    case BinaryOp::Div: return "div";
-    case BinaryOp::Eq: return "eq";
-    case BinaryOp::Gt: return "gt";
-    case BinaryOp::ReluBackward: return "relu_backward";
+    case BinaryOp::Add:
+      return "add";
+    case BinaryOp::Sub:
+      return "sub";
+    case BinaryOp::Mul:
+      return "mul";
+    case BinaryOp::Div:
+      return "div";
+    case BinaryOp::Eq:
+      return "eq";
+    case BinaryOp::Gt:
+      return "gt";
+    case BinaryOp::ReluBackward:
+      return "relu_backward";
   }
   return "?";
 }

@@ -14,8 +14,8 @@ void disturb_label(const DisturbLabelArgs& a, const int64_t* labels, int64_t* ou
   const uint64_t threshold = alpha_threshold(a.alpha);
   const uint64_t offset = a.offset.resolve();
   for (int64_t i = 0; i < a.n; ++i) {
-    KILN_CHECK(labels[i] >= 0 && labels[i] < a.num_classes, "disturb_label: label ", labels[i], " of sample ", i,
-               " is outside [0, ", a.num_classes, ")");
+    KILN_CHECK(labels[i] >= 0 && labels[i] < a.num_classes, "disturb_label: label ", labels[i], " of sample ",
+               i, " is outside [0, ", a.num_classes, ")");
     out[i] = disturbed_label(a.seed, offset, i, labels[i], a.num_classes, threshold);
   }
 }
@@ -32,7 +32,8 @@ void disturb_value(const DisturbValueArgs& a, const T* targets, T* out) {
     // The k samples with the smallest (key, index) are corrupted: sort once, O(N log N).
     const int64_t k = disturbed_count(a.alpha, a.n);
     std::vector<std::pair<uint32_t, int64_t>> keyed(static_cast<size_t>(a.n));
-    for (int64_t i = 0; i < a.n; ++i) keyed[i] = {philox::draw_u32(a.seed, offset, static_cast<uint64_t>(i)), i};
+    for (int64_t i = 0; i < a.n; ++i)
+      keyed[i] = {philox::draw_u32(a.seed, offset, static_cast<uint64_t>(i)), i};
     std::sort(keyed.begin(), keyed.end());
     for (int64_t r = 0; r < k; ++r) noisy[keyed[r].second] = true;
   }

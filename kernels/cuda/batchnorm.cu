@@ -35,13 +35,18 @@ __device__ SplitRange split_range(int64_t m, int splits, int split) {
 // grid-stride loop, the (n, i) pair advances by a constant stride, so it is carried along
 // instead of divided out for every element.
 struct ChannelCursor {
-  int64_t n, i;            // current image, and offset inside the channel's plane of it
-  int64_t step_n, step_i;  // the stride split the same way (step_i < hw)
+  int64_t n, i;             // current image, and offset inside the channel's plane of it
+  int64_t step_n, step_i;   // the stride split the same way (step_i < hw)
   int64_t hw, plane, base;  // plane = C*hw is the distance between images; base = c*hw
 
   __device__ ChannelCursor(int64_t j, int64_t stride, int64_t hw_, int64_t c, int64_t C)
-      : n(j / hw_), i(j - (j / hw_) * hw_), step_n(stride / hw_), step_i(stride - (stride / hw_) * hw_), hw(hw_),
-        plane(C * hw_), base(c * hw_) {}
+      : n(j / hw_),
+        i(j - (j / hw_) * hw_),
+        step_n(stride / hw_),
+        step_i(stride - (stride / hw_) * hw_),
+        hw(hw_),
+        plane(C * hw_),
+        base(c * hw_) {}
   __device__ int64_t offset() const { return base + n * plane + i; }
   __device__ void advance() {
     n += step_n;
@@ -90,13 +95,19 @@ __device__ bn::Moments merge_channel(const bn::Moments* partial, int64_t c, int 
 
 // Float data is normalised in float (with the mean split in two, batchnorm_math.h); double in
 // double.
-template <typename T> struct AccOf { using type = float; };
-template <> struct AccOf<double> { using type = double; };
+template <typename T>
+struct AccOf {
+  using type = float;
+};
+template <>
+struct AccOf<double> {
+  using type = double;
+};
 
 template <typename T>
 __global__ void bn_normalize_kernel(BatchNormShape s, int splits, const T* x, const T* gamma, const T* beta,
-                                    double eps, double momentum, const bn::Moments* partial, T* y, T* save_mean,
-                                    T* save_invstd, T* running_mean, T* running_var) {
+                                    double eps, double momentum, const bn::Moments* partial, T* y,
+                                    T* save_mean, T* save_invstd, T* running_mean, T* running_var) {
   const int64_t c = blockIdx.x / splits;
   const int split = blockIdx.x % splits;
   __shared__ double sh_mean, sh_invstd;
@@ -109,10 +120,12 @@ __global__ void bn_normalize_kernel(BatchNormShape s, int splits, const T* x, co
       save_mean[c] = static_cast<T>(w.mean);
       save_invstd[c] = static_cast<T>(sh_invstd);
       if (running_mean)
-        running_mean[c] = static_cast<T>((1 - momentum) * static_cast<double>(running_mean[c]) + momentum * w.mean);
+        running_mean[c] =
+            static_cast<T>((1 - momentum) * static_cast<double>(running_mean[c]) + momentum * w.mean);
       if (running_var) {
         const double unbiased = w.count > 1 ? w.m2 / (w.count - 1) : var;
-        running_var[c] = static_cast<T>((1 - momentum) * static_cast<double>(running_var[c]) + momentum * unbiased);
+        running_var[c] =
+            static_cast<T>((1 - momentum) * static_cast<double>(running_var[c]) + momentum * unbiased);
       }
     }
   }
@@ -136,22 +149,23 @@ __global__ void bn_normalize_kernel(BatchNormShape s, int splits, const T* x, co
 }
 
 template <typename T>
-__global__ void bn_eval_channels_kernel(int64_t channels, const T* gamma, const T* beta, const T* running_mean,
-                                        const T* running_var, double eps,
+__global__ void bn_eval_channels_kernel(int64_t channels, const T* gamma, const T* beta,
+                                        const T* running_mean, const T* running_var, double eps,
                                         bn::EvalChannel<typename AccOf<T>::type>* out) {
   using A = typename AccOf<T>::type;
   const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= channels) return;
   out[c] = bn::eval_channel<A>(static_cast<double>(running_mean[c]), static_cast<double>(running_var[c]),
-                               gamma ? static_cast<double>(gamma[c]) : 1.0, beta ? static_cast<double>(beta[c]) : 0.0,
-                               eps);
+                               gamma ? static_cast<double>(gamma[c]) : 1.0,
+                               beta ? static_cast<double>(beta[c]) : 0.0, eps);
 }
 
 // One thread per element; n*C planes of hw elements each. Indices are 32-bit when the tensor
 // allows (the common case), so the channel of an element costs two multiply-shifts.
 template <typename T, typename Index>
-__global__ void bn_eval_kernel(Index total, int64_t hw, int64_t channel_count, FastDivmod div_hw, FastDivmod div_c,
-                               const T* x, const bn::EvalChannel<typename AccOf<T>::type>* channels, T* y) {
+__global__ void bn_eval_kernel(Index total, int64_t hw, int64_t channel_count, FastDivmod div_hw,
+                               FastDivmod div_c, const T* x,
+                               const bn::EvalChannel<typename AccOf<T>::type>* channels, T* y) {
   using A = typename AccOf<T>::type;
   const Index stride = static_cast<Index>(gridDim.x) * blockDim.x;
   for (Index e = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
@@ -171,8 +185,8 @@ struct DySums {
 };
 
 template <typename T>
-__global__ void bn_backward_sums_kernel(BatchNormShape s, int splits, const T* dy, const T* x, const T* save_mean,
-                                        const T* save_invstd, DySums* partial) {
+__global__ void bn_backward_sums_kernel(BatchNormShape s, int splits, const T* dy, const T* x,
+                                        const T* save_mean, const T* save_invstd, DySums* partial) {
   using A = typename AccOf<T>::type;
   const int64_t c = blockIdx.x / splits;
   const int split = blockIdx.x % splits;
@@ -230,7 +244,8 @@ __global__ void bn_backward_dx_kernel(BatchNormShape s, int splits, const T* dy,
   using A = typename AccOf<T>::type;
   const double M = static_cast<double>(s.n * s.hw);
   const A mean = static_cast<A>(save_mean[c]), invstd = static_cast<A>(save_invstd[c]);
-  const A k = static_cast<A>((gamma ? static_cast<double>(gamma[c]) : 1.0) * static_cast<double>(save_invstd[c]) / M);
+  const A k =
+      static_cast<A>((gamma ? static_cast<double>(gamma[c]) : 1.0) * static_cast<double>(save_invstd[c]) / M);
   const A mdy = static_cast<A>(sh_dy), sdyx = static_cast<A>(sh_dyx), m = static_cast<A>(M);
   const SplitRange r = split_range(s.n * s.hw, splits, split);
   int64_t j = r.begin + threadIdx.x;
@@ -259,11 +274,13 @@ Device current() { return Device::cuda(kiln::cuda::current_device()); }
 
 template <typename T>
 void batchnorm_forward_train(const BatchNormShape& s, const T* x, const T* gamma, const T* beta, double eps,
-                             double momentum, T* y, T* save_mean, T* save_invstd, T* running_mean, T* running_var) {
+                             double momentum, T* y, T* save_mean, T* save_invstd, T* running_mean,
+                             T* running_var) {
   if (s.c == 0) return;
   const int splits = choose_splits(s);
   const unsigned blocks = static_cast<unsigned>(s.c * splits);
-  Tensor partial = Tensor::empty(Shape{static_cast<int64_t>(blocks * sizeof(bn::Moments))}, DType::UInt8, current());
+  Tensor partial =
+      Tensor::empty(Shape{static_cast<int64_t>(blocks * sizeof(bn::Moments))}, DType::UInt8, current());
   bn::Moments* p = static_cast<bn::Moments*>(partial.raw_data());
   kiln::cuda::launch(bn_stats_kernel<T>, {blocks, kThreads}, s, splits, x, p);
   kiln::cuda::launch(bn_normalize_kernel<T>, {blocks, kThreads}, s, splits, x, gamma, beta, eps, momentum, p,
@@ -271,8 +288,8 @@ void batchnorm_forward_train(const BatchNormShape& s, const T* x, const T* gamma
 }
 
 template <typename T>
-void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                            const T* running_var, double eps, T* y) {
+void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma, const T* beta,
+                            const T* running_mean, const T* running_var, double eps, T* y) {
   const int64_t total = s.n * s.c * s.hw;
   if (total == 0) return;
   using Channel = bn::EvalChannel<typename AccOf<T>::type>;
@@ -285,8 +302,8 @@ void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma,
     bn_eval_kernel<T, uint32_t><<<grid, kThreads, 0, kiln::cuda::stream()>>>(
         static_cast<uint32_t>(total), s.hw, s.c, FastDivmod(s.hw), FastDivmod(s.c), x, channels, y);
   } else {
-    bn_eval_kernel<T, int64_t><<<grid, kThreads, 0, kiln::cuda::stream()>>>(total, s.hw, s.c, FastDivmod(), FastDivmod(),
-                                                                            x, channels, y);
+    bn_eval_kernel<T, int64_t><<<grid, kThreads, 0, kiln::cuda::stream()>>>(total, s.hw, s.c, FastDivmod(),
+                                                                            FastDivmod(), x, channels, y);
   }
   KILN_LAUNCH_CHECK();
 }
@@ -297,7 +314,8 @@ void batchnorm_backward(const BatchNormShape& s, const T* dy, const T* x, const 
   if (s.c == 0) return;
   const int splits = choose_splits(s);
   const unsigned blocks = static_cast<unsigned>(s.c * splits);
-  Tensor partial = Tensor::empty(Shape{static_cast<int64_t>(blocks * sizeof(DySums))}, DType::UInt8, current());
+  Tensor partial =
+      Tensor::empty(Shape{static_cast<int64_t>(blocks * sizeof(DySums))}, DType::UInt8, current());
   DySums* p = static_cast<DySums*>(partial.raw_data());
   kiln::cuda::launch(bn_backward_sums_kernel<T>, {blocks, kThreads}, s, splits, dy, x, save_mean, save_invstd,
                      p);
@@ -305,13 +323,13 @@ void batchnorm_backward(const BatchNormShape& s, const T* dy, const T* x, const 
                      save_invstd, p, dx, dgamma, dbeta);
 }
 
-#define KILN_INSTANTIATE(T)                                                                                       \
-  template void batchnorm_forward_train<T>(const BatchNormShape&, const T*, const T*, const T*, double, double, T*, \
-                                           T*, T*, T*, T*);                                                       \
-  template void batchnorm_forward_eval<T>(const BatchNormShape&, const T*, const T*, const T*, const T*, const T*,  \
-                                          double, T*);                                                            \
-  template void batchnorm_backward<T>(const BatchNormShape&, const T*, const T*, const T*, const T*, const T*, T*,  \
-                                      T*, T*);
+#define KILN_INSTANTIATE(T)                                                                              \
+  template void batchnorm_forward_train<T>(const BatchNormShape&, const T*, const T*, const T*, double,  \
+                                           double, T*, T*, T*, T*, T*);                                  \
+  template void batchnorm_forward_eval<T>(const BatchNormShape&, const T*, const T*, const T*, const T*, \
+                                          const T*, double, T*);                                         \
+  template void batchnorm_backward<T>(const BatchNormShape&, const T*, const T*, const T*, const T*,     \
+                                      const T*, T*, T*, T*);
 KILN_INSTANTIATE(float)
 KILN_INSTANTIATE(double)
 #undef KILN_INSTANTIATE

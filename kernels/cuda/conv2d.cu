@@ -32,7 +32,7 @@ using conv_gemm::ForwardOp;
 
 constexpr int kBM = 64, kBN = 64, kBK = 16;
 constexpr int kThreads = 128;
-constexpr int kPad = 8;  // row padding that makes the fragment reads bank-conflict free
+constexpr int kPad = 8;                       // row padding that makes the fragment reads bank-conflict free
 constexpr int kLoads = kBM * kBK / kThreads;  // elements of A (and of B) each thread stages per tile
 
 // ---- tensor-core helpers --------------------------------------------------------------------
@@ -71,14 +71,15 @@ __device__ __forceinline__ void b_slot(int t, int i, int& k, int& n) {
 }
 
 template <class Op, bool kTF32>
-__global__ void __launch_bounds__(kThreads) implicit_gemm_kernel(const Op op, uint32_t k_per_split, float* partial) {
+__global__ void __launch_bounds__(kThreads)
+    implicit_gemm_kernel(const Op op, uint32_t k_per_split, float* partial) {
   __shared__ float As[2][kBK][kBM + kPad];
   __shared__ float Bs[2][kBK][kBN + kPad];
   constexpr bool kAlongM = Op::kAContiguousInM;
 
   const int t = threadIdx.x;
   const int lane = t & 31, warp = t >> 5;
-  const int g = lane >> 2, tig = lane & 3;  // groupID, threadID_in_group of the mma layout
+  const int g = lane >> 2, tig = lane & 3;                // groupID, threadID_in_group of the mma layout
   const int wm = (warp >> 1) * 32, wn = (warp & 1) * 32;  // this warp's 32x32 sub-tile
   // M, N, K < 2^31 (checked on the host), so 32-bit indices hold every m, n and k.
   const uint32_t M = static_cast<uint32_t>(op.M), N = static_cast<uint32_t>(op.N);
@@ -238,8 +239,10 @@ __global__ void __launch_bounds__(kThreads) implicit_gemm_kernel(const Op op, ui
         const uint32_t m = m0 + wm + i * 16 + g + (r >= 2 ? 8 : 0);
         const uint32_t n = n0 + wn + j * 8 + 2 * tig + (r & 1);
         if (m >= M || n >= N) continue;
-        if (partial) partial[(static_cast<int64_t>(blockIdx.z) * M + m) * N + n] = acc[i][j][r];
-        else op.store(m, n, acc[i][j][r]);
+        if (partial)
+          partial[(static_cast<int64_t>(blockIdx.z) * M + m) * N + n] = acc[i][j][r];
+        else
+          op.store(m, n, acc[i][j][r]);
       }
 }
 
@@ -294,56 +297,62 @@ void run_gemm(const Op& op, ConvPrecision precision) {
   if (op.K == 0) {
     // Nothing to reduce (an empty batch for the weight gradient, or no input channels): the
     // result is the epilogue of zero, e.g. the bias alone.
-    KILN_CHECK(op.M * op.N < FastDivmod::kLimit, "conv2d: output too large for an empty reduction (", op.M, " x ",
-               op.N, ")");
-    reduce_splits_kernel<Op><<<kiln::cuda::grid_for(op.M * op.N, 256), 256, 0, stream>>>(op, FastDivmod(op.N), 0,
-                                                                                         nullptr);
+    KILN_CHECK(op.M * op.N < FastDivmod::kLimit, "conv2d: output too large for an empty reduction (", op.M,
+               " x ", op.N, ")");
+    reduce_splits_kernel<Op>
+        <<<kiln::cuda::grid_for(op.M * op.N, 256), 256, 0, stream>>>(op, FastDivmod(op.N), 0, nullptr);
     KILN_LAUNCH_CHECK();
     return;
   }
   const int64_t tiles_m = (op.M + kBM - 1) / kBM, tiles_n = (op.N + kBN - 1) / kBN;
-  KILN_CHECK(tiles_m < (int64_t(1) << 31) && tiles_n < 65536, "conv2d: problem too large for the CUDA grid (", op.M,
-             " x ", op.N, ")");
+  KILN_CHECK(tiles_m < (int64_t(1) << 31) && tiles_n < 65536, "conv2d: problem too large for the CUDA grid (",
+             op.M, " x ", op.N, ")");
   // Split K until there are about two blocks per SM, keeping at least 4 K-steps per split.
   const int64_t tiles = tiles_m * tiles_n;
   const int64_t k_steps = (op.K + kBK - 1) / kBK;
   int64_t splits = 1;
   const int64_t want = 2 * static_cast<int64_t>(sm_count());
-  if (tiles < want) splits = std::min<int64_t>({(want + tiles - 1) / tiles, std::max<int64_t>(k_steps / 4, 1), 64});
+  if (tiles < want)
+    splits = std::min<int64_t>({(want + tiles - 1) / tiles, std::max<int64_t>(k_steps / 4, 1), 64});
   // The split reduction indexes M*N in 32 bits; a problem that large fills the GPU unsplit.
   if (op.M * op.N >= FastDivmod::kLimit) splits = 1;
   const int64_t k_per_split = ((k_steps + splits - 1) / splits) * kBK;
   splits = std::max<int64_t>(1, (op.K + k_per_split - 1) / k_per_split);
-  const dim3 grid(static_cast<unsigned>(tiles_m), static_cast<unsigned>(tiles_n), static_cast<unsigned>(splits));
+  const dim3 grid(static_cast<unsigned>(tiles_m), static_cast<unsigned>(tiles_n),
+                  static_cast<unsigned>(splits));
   Tensor workspace;
   float* partial = nullptr;
   if (splits > 1) {
-    workspace = Tensor::empty(Shape{static_cast<int64_t>(splits * op.M * op.N)}, DType::Float32, Device::cuda(kiln::cuda::current_device()));
+    workspace = Tensor::empty(Shape{static_cast<int64_t>(splits * op.M * op.N)}, DType::Float32,
+                              Device::cuda(kiln::cuda::current_device()));
     partial = workspace.data<float>();
   }
   if (precision == ConvPrecision::TF32)
-    implicit_gemm_kernel<Op, true><<<grid, kThreads, 0, stream>>>(op, static_cast<uint32_t>(k_per_split), partial);
+    implicit_gemm_kernel<Op, true>
+        <<<grid, kThreads, 0, stream>>>(op, static_cast<uint32_t>(k_per_split), partial);
   else
-    implicit_gemm_kernel<Op, false><<<grid, kThreads, 0, stream>>>(op, static_cast<uint32_t>(k_per_split), partial);
+    implicit_gemm_kernel<Op, false>
+        <<<grid, kThreads, 0, stream>>>(op, static_cast<uint32_t>(k_per_split), partial);
   KILN_LAUNCH_CHECK();
   if (splits > 1) {
-    reduce_splits_kernel<Op><<<kiln::cuda::grid_for(op.M * op.N, 256), 256, 0, stream>>>(op, FastDivmod(op.N),
-                                                                                         static_cast<int>(splits), partial);
+    reduce_splits_kernel<Op><<<kiln::cuda::grid_for(op.M * op.N, 256), 256, 0, stream>>>(
+        op, FastDivmod(op.N), static_cast<int>(splits), partial);
     KILN_LAUNCH_CHECK();
   }
 }
 
 // The kernels index in 32 bits (kernels/conv2d_gemm_ops.h); refuse shapes beyond that.
 void check_fits(const Conv2dShape& s) {
-  KILN_CHECK(conv_gemm::Geometry::fits(s), "conv2d: shape too large for the CUDA kernels' 32-bit index math (N=", s.n,
-             " C=", s.c, " H=", s.h, " W=", s.w, " K=", s.k, " R=", s.r, " S=", s.s,
+  KILN_CHECK(conv_gemm::Geometry::fits(s),
+             "conv2d: shape too large for the CUDA kernels' 32-bit index math (N=", s.n, " C=", s.c,
+             " H=", s.h, " W=", s.w, " K=", s.k, " R=", s.r, " S=", s.s,
              "): every per-image extent and the batch's pixel count must stay below 2^31");
 }
 
 }  // namespace
 
-void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight, const float* bias, float* y,
-                    ConvPrecision precision) {
+void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight, const float* bias,
+                    float* y, ConvPrecision precision) {
   check_fits(shape);
   run_gemm(conv_gemm::forward_op(shape, x, weight, bias, y), precision);
 }
@@ -354,8 +363,8 @@ void conv2d_backward_input(const Conv2dShape& shape, const float* dy, const floa
   run_gemm(conv_gemm::backward_input_op(shape, dy, weight, dx), precision);
 }
 
-void conv2d_backward_weight(const Conv2dShape& shape, const float* x, const float* dy, float* dweight, float* dbias,
-                            ConvPrecision precision) {
+void conv2d_backward_weight(const Conv2dShape& shape, const float* x, const float* dy, float* dweight,
+                            float* dbias, ConvPrecision precision) {
   check_fits(shape);
   run_gemm(conv_gemm::backward_weight_op(shape, x, dy, dweight), precision);
   if (dbias && shape.k > 0) {

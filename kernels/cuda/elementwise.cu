@@ -144,10 +144,12 @@ void unary(UnaryOp op, const Tensor& a, const Tensor& out) {
   dispatch_floating(out.dtype(), op_name(op), [&]<typename T>() {
     with_unary(op, [&]<UnaryOp Op>() {
       if (s.is_contiguous() && aligned16(a.raw_data()) && aligned16(out.raw_data())) {
-        unary_contig_kernel<T, Op><<<grid(s.numel / (16 / sizeof(T)) + 1), kThreads, 0, kiln::cuda::stream()>>>(
-            a.data<T>(), out.data<T>(), s.numel);
+        unary_contig_kernel<T, Op>
+            <<<grid(s.numel / (16 / sizeof(T)) + 1), kThreads, 0, kiln::cuda::stream()>>>(
+                a.data<T>(), out.data<T>(), s.numel);
       } else {
-        unary_strided_kernel<T, Op><<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(a.data<T>(), out.data<T>(), s);
+        unary_strided_kernel<T, Op>
+            <<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(a.data<T>(), out.data<T>(), s);
       }
       KILN_LAUNCH_CHECK();
     });
@@ -159,9 +161,11 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   if (s.numel == 0) return;
   dispatch_floating(out.dtype(), op_name(op), [&]<typename T>() {
     with_binary(op, [&]<BinaryOp Op>() {
-      if (s.is_contiguous() && aligned16(a.raw_data()) && aligned16(b.raw_data()) && aligned16(out.raw_data())) {
-        binary_contig_kernel<T, Op><<<grid(s.numel / (16 / sizeof(T)) + 1), kThreads, 0, kiln::cuda::stream()>>>(
-            a.data<T>(), b.data<T>(), out.data<T>(), s.numel);
+      if (s.is_contiguous() && aligned16(a.raw_data()) && aligned16(b.raw_data()) &&
+          aligned16(out.raw_data())) {
+        binary_contig_kernel<T, Op>
+            <<<grid(s.numel / (16 / sizeof(T)) + 1), kThreads, 0, kiln::cuda::stream()>>>(
+                a.data<T>(), b.data<T>(), out.data<T>(), s.numel);
       } else {
         binary_strided_kernel<T, Op><<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(
             a.data<T>(), b.data<T>(), out.data<T>(), s);
@@ -222,8 +226,8 @@ void copy(const Tensor& src, const Tensor& dst) {
       kiln::cuda::synchronize();
     } else {
       Tensor staged = Tensor::empty(dst.shape(), dst.dtype(), dst.device());
-      KILN_CUDA_CHECK(cudaMemcpyAsync(staged.raw_data(), host.raw_data(), dst.nbytes(), cudaMemcpyHostToDevice,
-                                      kiln::cuda::stream()));
+      KILN_CUDA_CHECK(cudaMemcpyAsync(staged.raw_data(), host.raw_data(), dst.nbytes(),
+                                      cudaMemcpyHostToDevice, kiln::cuda::stream()));
       kiln::cuda::synchronize();
       device_copy(staged, dst);
     }

@@ -46,7 +46,8 @@ __global__ void index_add_kernel(const T* src, const int64_t* index, T* dst, int
 }  // namespace
 
 template <typename T>
-void index_select_rows(const T* src, const int64_t* index, T* out, int64_t count, int64_t rows, int64_t row_size) {
+void index_select_rows(const T* src, const int64_t* index, T* out, int64_t count, int64_t rows,
+                       int64_t row_size) {
   const int64_t total = count * row_size;
   if (total == 0) return;
   kiln::cuda::launch(index_select_kernel<T>, {kiln::cuda::grid_for(total, kThreads), kThreads}, src, index,
@@ -54,7 +55,8 @@ void index_select_rows(const T* src, const int64_t* index, T* out, int64_t count
 }
 
 template <typename T>
-void index_add_rows(const T* src, const int64_t* index, T* dst, int64_t count, int64_t rows, int64_t row_size) {
+void index_add_rows(const T* src, const int64_t* index, T* dst, int64_t count, int64_t rows,
+                    int64_t row_size) {
   const int64_t total = count * row_size;
   if (total == 0) return;
   kiln::cuda::launch(index_add_kernel<T>, {kiln::cuda::grid_for(total, kThreads), kThreads}, src, index, dst,

@@ -16,8 +16,8 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__global__ void disturb_label_kernel(DisturbLabelArgs a, uint64_t threshold, const int64_t* labels, int64_t* out,
-                                     int* error_flag) {
+__global__ void disturb_label_kernel(DisturbLabelArgs a, uint64_t threshold, const int64_t* labels,
+                                     int64_t* out, int* error_flag) {
   const uint64_t offset = a.offset.resolve();
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < a.n; i += stride) {
@@ -81,11 +81,13 @@ void disturb_label(const DisturbLabelArgs& a, const int64_t* labels, int64_t* ou
 template <typename T>
 void disturb_value(const DisturbValueArgs& a, const T* targets, T* out) {
   if (a.n == 0) return;
-  Tensor noisy = Tensor::empty(Shape{static_cast<int64_t>(a.n)}, DType::UInt8, Device::cuda(kiln::cuda::current_device()));
+  Tensor noisy = Tensor::empty(Shape{static_cast<int64_t>(a.n)}, DType::UInt8,
+                               Device::cuda(kiln::cuda::current_device()));
   uint8_t* pn = noisy.data<uint8_t>();
   const unsigned grid = kiln::cuda::grid_for(a.n, kThreads);
   if (a.selection == DisturbValueSelection::TutorialZeroing) {
-    select_tutorial_kernel<<<grid, kThreads, 0, kiln::cuda::stream()>>>(a, source_zeroed_draws(a.alpha, a.n), pn);
+    select_tutorial_kernel<<<grid, kThreads, 0, kiln::cuda::stream()>>>(a, source_zeroed_draws(a.alpha, a.n),
+                                                                        pn);
   } else {
     select_by_rank_kernel<<<grid, kThreads, 0, kiln::cuda::stream()>>>(a, disturbed_count(a.alpha, a.n), pn);
   }

@@ -46,7 +46,8 @@ __global__ void sum_partials_kernel(int count, const T* partial, T* out) {
 }
 
 template <typename T>
-__global__ void mse_backward_kernel(int64_t n, const T* x, const T* y, const T* upstream, double scale, T* dx) {
+__global__ void mse_backward_kernel(int64_t n, const T* x, const T* y, const T* upstream, double scale,
+                                    T* dx) {
   const T k = static_cast<T>(scale * static_cast<double>(upstream[0]));  // as the CPU: in double
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
@@ -58,7 +59,8 @@ __global__ void mse_backward_kernel(int64_t n, const T* x, const T* y, const T* 
 template <typename T>
 void mse_forward(int64_t n, const T* x, const T* y, T* sum_out) {
   const unsigned blocks = kiln::cuda::grid_for(n, kThreads, kMaxBlocks);
-  Tensor partial = Tensor::empty(Shape{static_cast<int64_t>(blocks)}, dtype_of<T>, Device::cuda(kiln::cuda::current_device()));
+  Tensor partial = Tensor::empty(Shape{static_cast<int64_t>(blocks)}, dtype_of<T>,
+                                 Device::cuda(kiln::cuda::current_device()));
   kiln::cuda::launch(squared_diff_partial_kernel<T>, {blocks, kThreads}, n, x, y, partial.data<T>());
   kiln::cuda::launch(sum_partials_kernel<T>, {1, kThreads}, static_cast<int>(blocks), partial.data<T>(),
                      sum_out);

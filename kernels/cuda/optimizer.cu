@@ -77,7 +77,8 @@ MultiTensorTable::MultiTensorTable(const std::vector<ParamSlot<float>>& slots) :
   for (size_t i = 0; i < slots.size(); ++i) {
     const auto& s = slots[i];
     device_slots.push_back({s.param, s.grad, s.state0, s.state1, s.numel});
-    for (int64_t start = 0; start < s.numel; start += kChunk) chunks.push_back({static_cast<int32_t>(i), 0, start});
+    for (int64_t start = 0; start < s.numel; start += kChunk)
+      chunks.push_back({static_cast<int32_t>(i), 0, start});
   }
   num_chunks_ = static_cast<int64_t>(chunks.size());
   device_slots_ = upload(device_slots.data(), device_slots.size() * sizeof(DeviceSlot));
@@ -92,7 +93,9 @@ MultiTensorTable::~MultiTensorTable() {
 }
 
 MultiTensorTable::MultiTensorTable(MultiTensorTable&& o) noexcept
-    : slots_(std::move(o.slots_)), device_slots_(o.device_slots_), device_chunks_(o.device_chunks_),
+    : slots_(std::move(o.slots_)),
+      device_slots_(o.device_slots_),
+      device_chunks_(o.device_chunks_),
       num_chunks_(o.num_chunks_) {
   o.device_slots_ = o.device_chunks_ = nullptr;
   o.num_chunks_ = 0;

@@ -13,7 +13,8 @@ namespace {
 constexpr int kThreads = 256;
 
 template <typename T>
-__global__ void max_pool_forward_kernel(Pool2dShape s, int64_t P, int64_t Q, const T* x, T* y, int32_t* argmax) {
+__global__ void max_pool_forward_kernel(Pool2dShape s, int64_t P, int64_t Q, const T* x, T* y,
+                                        int32_t* argmax) {
   const int64_t total = s.planes * P * Q;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t o = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; o < total; o += stride) {
@@ -38,8 +39,8 @@ __global__ void max_pool_forward_kernel(Pool2dShape s, int64_t P, int64_t Q, con
 }
 
 template <typename T>
-__global__ void max_pool_backward_kernel(Pool2dShape s, int64_t P, int64_t Q, const T* dy, const int32_t* argmax,
-                                         T* dx) {
+__global__ void max_pool_backward_kernel(Pool2dShape s, int64_t P, int64_t Q, const T* dy,
+                                         const int32_t* argmax, T* dx) {
   const int64_t total = s.planes * s.h * s.w;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
@@ -65,11 +66,13 @@ __global__ void max_pool_backward_kernel(Pool2dShape s, int64_t P, int64_t Q, co
 }
 
 __device__ inline int64_t window_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
-__device__ inline int64_t window_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+__device__ inline int64_t window_end(int64_t i, int64_t in, int64_t out) {
+  return ((i + 1) * in + out - 1) / out;
+}
 
 template <typename T>
-__global__ void adaptive_avg_forward_kernel(int64_t planes, int64_t h, int64_t w, int64_t P, int64_t Q, const T* x,
-                                            T* y) {
+__global__ void adaptive_avg_forward_kernel(int64_t planes, int64_t h, int64_t w, int64_t P, int64_t Q,
+                                            const T* x, T* y) {
   const int64_t total = planes * P * Q;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t o = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; o < total; o += stride) {
@@ -84,8 +87,8 @@ __global__ void adaptive_avg_forward_kernel(int64_t planes, int64_t h, int64_t w
 }
 
 template <typename T>
-__global__ void adaptive_avg_backward_kernel(int64_t planes, int64_t h, int64_t w, int64_t P, int64_t Q, const T* dy,
-                                             T* dx) {
+__global__ void adaptive_avg_backward_kernel(int64_t planes, int64_t h, int64_t w, int64_t P, int64_t Q,
+                                             const T* dy, T* dx) {
   const int64_t total = planes * h * w;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {
@@ -124,7 +127,8 @@ void max_pool2d_backward(const Pool2dShape& s, const T* dy, const int32_t* argma
 }
 
 template <typename T>
-void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* x, T* y) {
+void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* x,
+                                 T* y) {
   const int64_t total = planes * p * q;
   if (total == 0) return;
   kiln::cuda::launch(adaptive_avg_forward_kernel<T>, {kiln::cuda::grid_for(total, kThreads), kThreads},
@@ -132,17 +136,18 @@ void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t p
 }
 
 template <typename T>
-void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* dy, T* dx) {
+void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* dy,
+                                  T* dx) {
   const int64_t total = planes * h * w;
   if (total == 0) return;
   kiln::cuda::launch(adaptive_avg_backward_kernel<T>, {kiln::cuda::grid_for(total, kThreads), kThreads},
                      planes, h, w, p, q, dy, dx);
 }
 
-#define KILN_INSTANTIATE(T)                                                                                   \
-  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int32_t*);                            \
-  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const int32_t*, T*);                     \
-  template void adaptive_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);    \
+#define KILN_INSTANTIATE(T)                                                                                \
+  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int32_t*);                         \
+  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const int32_t*, T*);                  \
+  template void adaptive_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
   template void adaptive_avg_pool2d_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);
 KILN_INSTANTIATE(float)
 KILN_INSTANTIATE(double)

@@ -25,15 +25,18 @@ __global__ void fill_uniform_kernel(T* out, int64_t n, uint64_t seed, uint64_t o
       const int64_t i = 4 * b + k;
       if (i >= n) break;
       T u;
-      if constexpr (std::is_same_v<T, float>) u = philox::u32_to_unit_float(w.v[k]);
-      else u = philox::u32_to_unit_double(w.v[k]);
+      if constexpr (std::is_same_v<T, float>)
+        u = philox::u32_to_unit_float(w.v[k]);
+      else
+        u = philox::u32_to_unit_double(w.v[k]);
       out[i] = philox::scale_uniform(u, low, width);
     }
   }
 }
 
 template <typename T>
-__global__ void fill_normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean, double stddev) {
+__global__ void fill_normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean,
+                                   double stddev) {
   const int64_t blocks = (n + 3) / 4;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; b < blocks; b += stride) {

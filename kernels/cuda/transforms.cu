@@ -12,8 +12,8 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__global__ void gather_images_kernel(ImageBatchArgs a, uint32_t flip_thr, const uint8_t* src, const int64_t* index,
-                                     float* out, int* error_flag) {
+__global__ void gather_images_kernel(ImageBatchArgs a, uint32_t flip_thr, const uint8_t* src,
+                                     const int64_t* index, float* out, int* error_flag) {
   const int64_t plane = a.height * a.width, image = a.channels * plane, total = a.batch * image;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += stride) {

@@ -38,8 +38,9 @@ void append(void* context, void* data, int size) {
 // Interleaved pixels with `comp` channels, encoded as PNG or JPEG (quality 100).
 std::vector<uint8_t> encode(const std::vector<uint8_t>& pixels, int height, int width, int comp, bool jpeg) {
   std::vector<uint8_t> out;
-  const int ok = jpeg ? stbi_write_jpg_to_func(append, &out, width, height, comp, pixels.data(), 100)
-                      : stbi_write_png_to_func(append, &out, width, height, comp, pixels.data(), width * comp);
+  const int ok = jpeg
+                     ? stbi_write_jpg_to_func(append, &out, width, height, comp, pixels.data(), 100)
+                     : stbi_write_png_to_func(append, &out, width, height, comp, pixels.data(), width * comp);
   EXPECT_NE(ok, 0);
   return out;
 }
@@ -49,7 +50,8 @@ std::vector<uint8_t> planar_image(int k, int h, int w) {
   std::vector<uint8_t> p(static_cast<size_t>(3 * h * w));
   for (int c = 0; c < 3; ++c)
     for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) p[(c * h + y) * w + x] = static_cast<uint8_t>((k * 50 + c * 80 + y * 6 + x * 2) % 256);
+      for (int x = 0; x < w; ++x)
+        p[(c * h + y) * w + x] = static_cast<uint8_t>((k * 50 + c * 80 + y * 6 + x * 2) % 256);
   return p;
 }
 
@@ -177,7 +179,8 @@ TEST(ImageFolder, ClassesFilesAndLabelsInSortedOrder) {
   const Dataset small = load_image_folder(root, 3, 2);
   ASSERT_EQ(small.inputs.shape(), (Shape{5, 3, 3, 2}));
   const std::vector<uint8_t> spx = small.inputs.contiguous().to_vector<uint8_t>();
-  const std::vector<std::string> files = {"Ant/only.png", "cat/a.png", "cat/b.PNG", "dog/y.jpeg", "dog/z.png"};
+  const std::vector<std::string> files = {"Ant/only.png", "cat/a.png", "cat/b.PNG", "dog/y.jpeg",
+                                          "dog/z.png"};
   for (size_t k = 0; k < files.size(); ++k) {
     const auto expected = resize_to_planar(decode_file(root + "/" + files[k]), 3, 2);
     EXPECT_TRUE(std::equal(expected.begin(), expected.end(), spx.begin() + k * expected.size())) << files[k];
@@ -186,12 +189,13 @@ TEST(ImageFolder, ClassesFilesAndLabelsInSortedOrder) {
 
 TEST(ImageFolder, BilinearResizeMatchesTheReferenceFormula) {
   // 2x2 -> 4x4 by hand: edges clamp, inner taps at 0.25 / 0.75.
-  const DecodedImage two = rgb_image(2, 2, [](int c, int y, int x) { return c * 10 + (y ? (x ? 40 : 200) : (x ? 100 : 0)); });
+  const DecodedImage two =
+      rgb_image(2, 2, [](int c, int y, int x) { return c * 10 + (y ? (x ? 40 : 200) : (x ? 100 : 0)); });
   const std::vector<uint8_t> up = resize_to_planar(two, 4, 4);
-  EXPECT_EQ(up[0], 0);            // (0, 0): clamped onto the corner
-  EXPECT_EQ(up[1], 25);           // (0, 1): 0.75 * 0 + 0.25 * 100
-  EXPECT_EQ(up[1 * 4 + 1], 59);   // (1, 1): 58.75
-  EXPECT_EQ(up[3 * 4 + 3], 40);   // (3, 3): clamped onto the opposite corner
+  EXPECT_EQ(up[0], 0);                 // (0, 0): clamped onto the corner
+  EXPECT_EQ(up[1], 25);                // (0, 1): 0.75 * 0 + 0.25 * 100
+  EXPECT_EQ(up[1 * 4 + 1], 59);        // (1, 1): 58.75
+  EXPECT_EQ(up[3 * 4 + 3], 40);        // (3, 3): clamped onto the opposite corner
   EXPECT_EQ(up[16 + 3 * 4 + 0], 210);  // channel 1, (3, 0)
   expect_matches_reference(two, 4, 4);
 
@@ -203,7 +207,9 @@ TEST(ImageFolder, BilinearResizeMatchesTheReferenceFormula) {
   expect_matches_reference(four, 2, 2);
 
   // Odd ratios both ways, with values that vary irregularly.
-  const auto irregular = [](int c, int y, int x) { return (y * 73 + x * 151 + c * 37 + (x * y) % 5 * 29) % 256; };
+  const auto irregular = [](int c, int y, int x) {
+    return (y * 73 + x * 151 + c * 37 + (x * y) % 5 * 29) % 256;
+  };
   for (const auto& [ih, iw, oh, ow] : std::vector<std::array<int, 4>>{
            {3, 5, 4, 2}, {5, 7, 3, 9}, {7, 3, 2, 11}, {1, 6, 3, 4}, {9, 9, 1, 1}, {6, 10, 6, 10}})
     expect_matches_reference(rgb_image(ih, iw, irregular), oh, ow);
@@ -275,29 +281,34 @@ TEST(ImageFolder, ProgressiveScanCutByAMarkerIsAClearError) {
   // Found by fuzzing: a progressive JPEG whose scan data a marker cuts short made stb_image
   // 2.27 shift by 32 or more (undefined behaviour). It must come back as an error, and under
   // the sanitizers without any report.
-  const auto bytes = read_file_bytes(testing::source_dir() + "/fuzz/corpus/image/regression-jpeg-scan-cut-by-marker.jpg");
+  const auto bytes =
+      read_file_bytes(testing::source_dir() + "/fuzz/corpus/image/regression-jpeg-scan-cut-by-marker.jpg");
   EXPECT_TRUE(mentions(error_of([&] { decode_image(bytes.data(), bytes.size(), "cut.jpg"); }),
                        {"cut.jpg", "cannot decode image"}));
 }
 
 TEST(ImageFolder, SizeLimitsAndBadArguments) {
   // One pixel wider than the maximum: refused from the header.
-  const auto wide = encode(std::vector<uint8_t>(kMaxImageDimension + 1, 9), 1, kMaxImageDimension + 1, 1, false);
+  const auto wide =
+      encode(std::vector<uint8_t>(kMaxImageDimension + 1, 9), 1, kMaxImageDimension + 1, 1, false);
   const std::string e = error_of([&] { decode_image(wide.data(), wide.size(), "wide.png"); });
   EXPECT_TRUE(mentions(e, {"wide.png", "cannot decode image", "too large"}));
   const auto edge = encode(std::vector<uint8_t>(kMaxImageDimension, 9), 1, kMaxImageDimension, 1, false);
   EXPECT_EQ(decode_image(edge.data(), edge.size(), "edge.png").width, kMaxImageDimension);
 
-  EXPECT_TRUE(mentions(error_of([&] { decode_image(nullptr, 0, "none.png"); }), {"none.png", "empty image file"}));
+  EXPECT_TRUE(
+      mentions(error_of([&] { decode_image(nullptr, 0, "none.png"); }), {"none.png", "empty image file"}));
   const DecodedImage im = rgb_image(2, 2, [](int, int, int) { return 1; });
   EXPECT_TRUE(mentions(error_of([&] { resize_to_planar(im, 0, 4); }), {"resize_to_planar", "0x4"}));
-  EXPECT_TRUE(mentions(error_of([&] { resize_to_planar(im, 4, kMaxImageDimension + 1); }), {"resize_to_planar"}));
+  EXPECT_TRUE(
+      mentions(error_of([&] { resize_to_planar(im, 4, kMaxImageDimension + 1); }), {"resize_to_planar"}));
   DecodedImage short_rgb = im;
   short_rgb.rgb.pop_back();
   EXPECT_TRUE(mentions(error_of([&] { resize_to_planar(short_rgb, 4, 4); }), {"source has 11 bytes"}));
   testing::TempDir dir;
   const uint8_t px[3] = {1, 2, 3};
-  EXPECT_TRUE(mentions(error_of([&] { write_png_rgb(dir.file("x.png"), px, 1, 0); }), {dir.file("x.png"), "1x0"}));
+  EXPECT_TRUE(
+      mentions(error_of([&] { write_png_rgb(dir.file("x.png"), px, 1, 0); }), {dir.file("x.png"), "1x0"}));
   EXPECT_TRUE(mentions(error_of([&] { write_png_rgb(dir.file("no/such/dir/x.png"), px, 1, 1); }),
                        {dir.file("no/such/dir/x.png")}));
 }
@@ -325,7 +336,8 @@ TEST(ImageFolder, PngChunkLongerThanTheFileIsRefusedBeforeDecoding) {
     decode_image(bytes.data(), bytes.size(), "huge.png");
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("huge.png: cannot decode image (corrupt PNG: chunk"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("huge.png: cannot decode image (corrupt PNG: chunk"),
+              std::string::npos)
         << e.what();
   }
 }
@@ -344,8 +356,9 @@ TEST(ImageFolder, EmptyImageDataChunkBeforeAnyDataIsRefused) {
 
   std::vector<uint8_t> first = bytes;
   first.insert(first.begin() + static_cast<std::ptrdiff_t>(after_ihdr), empty_idat.begin(), empty_idat.end());
-  EXPECT_TRUE(mentions(error_of([&] { decode_image(first.data(), first.size(), "empty.png"); }),
-                       {"empty.png: cannot decode image (corrupt PNG: an empty IDAT chunk before any image data)"}));
+  EXPECT_TRUE(
+      mentions(error_of([&] { decode_image(first.data(), first.size(), "empty.png"); }),
+               {"empty.png: cannot decode image (corrupt PNG: an empty IDAT chunk before any image data)"}));
 
   std::vector<uint8_t> later = bytes;
   const size_t iend = later.size() - 12;

@@ -29,7 +29,8 @@ class AssignSemantics : public ::testing::TestWithParam<Device> {
   Tensor filled(const Shape& s, double v) const { return Tensor::full(s, v, DType::Float32, GetParam()); }
   // Runs `kernel` writing into buffers of `shapes`, once pre-filled with NaN and once with 0,
   // and checks both runs give the same finite values.
-  void expect_assigns(const std::vector<Shape>& shapes, const std::function<void(std::vector<Tensor>&)>& kernel) {
+  void expect_assigns(const std::vector<Shape>& shapes,
+                      const std::function<void(std::vector<Tensor>&)>& kernel) {
     std::vector<Tensor> a, b;
     for (const Shape& s : shapes) {
       a.push_back(filled(s, std::numeric_limits<double>::quiet_NaN()));
@@ -51,9 +52,10 @@ TEST_P(AssignSemantics, BatchNorm) {
   const Tensor x = normal({4, 3, 10}, 1), dy = normal({4, 3, 10}, 2), g = normal({3}, 3), b = normal({3}, 4);
   expect_assigns({{4, 3, 10}, {3}, {3}, {4, 3, 10}, {3}, {3}}, [&](std::vector<Tensor>& o) {
     // forward: y, mean, invstd; backward: dx, dgamma, dbeta
-    KILN_ON_DEVICE(GetParam(), batchnorm_forward_train<float>)(s, f(x), f(g), f(b), 1e-5, 0.1, f(o[0]), f(o[1]),
-                                                               f(o[2]), nullptr, nullptr);
-    KILN_ON_DEVICE(GetParam(), batchnorm_backward<float>)(s, f(dy), f(x), f(g), f(o[1]), f(o[2]), f(o[3]), f(o[4]), f(o[5]));
+    KILN_ON_DEVICE(GetParam(), batchnorm_forward_train<float>)
+    (s, f(x), f(g), f(b), 1e-5, 0.1, f(o[0]), f(o[1]), f(o[2]), nullptr, nullptr);
+    KILN_ON_DEVICE(GetParam(), batchnorm_backward<float>)
+    (s, f(dy), f(x), f(g), f(o[1]), f(o[2]), f(o[3]), f(o[4]), f(o[5]));
   });
 }
 

@@ -60,14 +60,18 @@ BnRef bn_ref(const std::vector<double>& x, int64_t N, int64_t C, int64_t HW, con
 class BatchNormTest : public ::testing::TestWithParam<testing::DeviceDType> {
  protected:
   void SetUp() override { KILN_SKIP_UNLESS_DEVICE(GetParam().device); }
-  Tensor normal(const Shape& s, uint64_t seed) const { return random_normal(s, seed, GetParam().dtype, GetParam().device); }
+  Tensor normal(const Shape& s, uint64_t seed) const {
+    return random_normal(s, seed, GetParam().dtype, GetParam().device);
+  }
   // float32: one normalisation is a few roundings of O(1) values plus statistics over M
   // terms; 2e-5 covers M up to a few thousand.
   double tol() const { return GetParam().dtype == DType::Float32 ? 2e-5 : 1e-11; }
 };
 
 TEST_P(BatchNormTest, TrainingForwardBackwardAndRunningStats) {
-  struct Case { int64_t n, c, h, w; };
+  struct Case {
+    int64_t n, c, h, w;
+  };
   // {32, 4, 16, 16} has 8192 values per channel: the CUDA kernels split each channel over
   // several blocks and merge the partial statistics.
   for (const Case& t : {Case{4, 3, 5, 6}, Case{8, 16, 1, 1}, Case{2, 64, 16, 16}, Case{32, 4, 16, 16}}) {
@@ -75,13 +79,14 @@ TEST_P(BatchNormTest, TrainingForwardBackwardAndRunningStats) {
     const Shape xs = t.h * t.w == 1 && t.c == 16 ? Shape{t.n, t.c} : Shape{t.n, t.c, t.h, t.w};
     const Tensor x = add(mul(normal(xs, 1), 3.0), 2.0);  // mean 2, sd 3
     Tensor gamma = normal({t.c}, 2).set_requires_grad(true), beta = normal({t.c}, 3).set_requires_grad(true);
-    Tensor rm = Tensor::full({t.c}, 0.5, x.dtype(), x.device()), rv = Tensor::full({t.c}, 2.0, x.dtype(), x.device());
+    Tensor rm = Tensor::full({t.c}, 0.5, x.dtype(), x.device()),
+           rv = Tensor::full({t.c}, 2.0, x.dtype(), x.device());
     Tensor xg = x.clone().set_requires_grad(true);
     const Tensor y = batch_norm(xg, rm, rv, gamma, beta, Phase::Train, 0.1, 1e-5);
     const Tensor dy = normal(xs, 4);
     y.backward(dy);
-    const BnRef ref = bn_ref(x.to_vector<double>(), t.n, t.c, hw, gamma.to_vector<double>(), beta.to_vector<double>(),
-                             dy.to_vector<double>(), 1e-5);
+    const BnRef ref = bn_ref(x.to_vector<double>(), t.n, t.c, hw, gamma.to_vector<double>(),
+                             beta.to_vector<double>(), dy.to_vector<double>(), 1e-5);
     EXPECT_TRUE(all_close(y, ref.y, tol(), tol()));
     EXPECT_TRUE(all_close(xg.grad(), ref.dx, tol(), tol()));
     EXPECT_TRUE(all_close(gamma.grad(), ref.dgamma, tol() * 10, tol()));
@@ -144,18 +149,23 @@ INSTANTIATE_TEST_SUITE_P(AllDevices, BatchNormTest, ::testing::ValuesIn(testing:
 
 TEST(BatchNorm, GradientCheck) {
   const auto x = random_normal({3, 2, 3, 2}, 11).set_requires_grad(true);
-  const auto g = random_normal({2}, 12).set_requires_grad(true), b = random_normal({2}, 13).set_requires_grad(true);
+  const auto g = random_normal({2}, 12).set_requires_grad(true),
+             b = random_normal({2}, 13).set_requires_grad(true);
   EXPECT_TRUE(testing::gradcheck(
-      [](const auto& v) { return batch_norm(v[0], Tensor(), Tensor(), v[1], v[2], Phase::Train, 0.1, 1e-5); }, {x, g, b}));
+      [](const auto& v) { return batch_norm(v[0], Tensor(), Tensor(), v[1], v[2], Phase::Train, 0.1, 1e-5); },
+      {x, g, b}));
   const Tensor rm = random_normal({2}, 14), rv = add(square(random_normal({2}, 15)), 0.5);
-  EXPECT_TRUE(testing::gradcheck([&](const auto& v) { return batch_norm(v[0], rm, rv, v[1], v[2], Phase::Eval); }, {x, g, b}));
+  EXPECT_TRUE(testing::gradcheck(
+      [&](const auto& v) { return batch_norm(v[0], rm, rv, v[1], v[2], Phase::Eval); }, {x, g, b}));
 }
 
 TEST(BatchNorm, BadArgumentsAreErrors) {
   const Tensor x = Tensor::zeros({2, 3, 4, 4});
   EXPECT_THROW(batch_norm(x, Tensor::zeros({4}), Tensor::ones({3}), Tensor(), Tensor(), Phase::Train), Error);
-  EXPECT_THROW(batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), Phase::Eval), Error);  // eval without stats
-  EXPECT_THROW(batch_norm(Tensor::zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), Phase::Train), Error);  // 1 value
+  EXPECT_THROW(batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), Phase::Eval),
+               Error);  // eval without stats
+  EXPECT_THROW(batch_norm(Tensor::zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), Phase::Train),
+               Error);  // 1 value
 }
 
 }  // namespace

@@ -29,22 +29,14 @@ struct ConvCase {
 // Every convolution of the source's ResNet-18 at 32x32 input (after the 3x3/s2 max-pool the
 // stages run at 16, 8, 4, 2), the MNIST Net, and shapes that stress edges.
 const ConvCase kCases[] = {
-    {"resnet_stem", 2, 3, 32, 32, 64, 3, 1, 1},
-    {"resnet_layer1", 2, 64, 16, 16, 64, 3, 1, 1},
-    {"resnet_layer2_down", 2, 64, 16, 16, 128, 3, 2, 1},
-    {"resnet_layer2_1x1", 2, 64, 16, 16, 128, 1, 2, 0},
-    {"resnet_layer2", 2, 128, 8, 8, 128, 3, 1, 1},
-    {"resnet_layer3_down", 2, 128, 8, 8, 256, 3, 2, 1},
-    {"resnet_layer3_1x1", 2, 128, 8, 8, 256, 1, 2, 0},
-    {"resnet_layer3", 2, 256, 4, 4, 256, 3, 1, 1},
-    {"resnet_layer4_down", 2, 256, 4, 4, 512, 3, 2, 1},
-    {"resnet_layer4_1x1", 2, 256, 4, 4, 512, 1, 2, 0},
-    {"resnet_layer4", 2, 512, 2, 2, 512, 3, 1, 1},
-    {"mnist_conv1", 3, 1, 28, 28, 64, 3, 1, 0},
-    {"mnist_conv2", 3, 64, 13, 13, 192, 3, 1, 1},
-    {"odd_channels", 3, 5, 7, 9, 11, 3, 2, 1},
-    {"one_by_one_spatial", 4, 13, 1, 1, 7, 1, 1, 0},
-    {"batch_one_5x5", 1, 3, 11, 10, 6, 5, 1, 2},
+    {"resnet_stem", 2, 3, 32, 32, 64, 3, 1, 1},          {"resnet_layer1", 2, 64, 16, 16, 64, 3, 1, 1},
+    {"resnet_layer2_down", 2, 64, 16, 16, 128, 3, 2, 1}, {"resnet_layer2_1x1", 2, 64, 16, 16, 128, 1, 2, 0},
+    {"resnet_layer2", 2, 128, 8, 8, 128, 3, 1, 1},       {"resnet_layer3_down", 2, 128, 8, 8, 256, 3, 2, 1},
+    {"resnet_layer3_1x1", 2, 128, 8, 8, 256, 1, 2, 0},   {"resnet_layer3", 2, 256, 4, 4, 256, 3, 1, 1},
+    {"resnet_layer4_down", 2, 256, 4, 4, 512, 3, 2, 1},  {"resnet_layer4_1x1", 2, 256, 4, 4, 512, 1, 2, 0},
+    {"resnet_layer4", 2, 512, 2, 2, 512, 3, 1, 1},       {"mnist_conv1", 3, 1, 28, 28, 64, 3, 1, 0},
+    {"mnist_conv2", 3, 64, 13, 13, 192, 3, 1, 1},        {"odd_channels", 3, 5, 7, 9, 11, 3, 2, 1},
+    {"one_by_one_spatial", 4, 13, 1, 1, 7, 1, 1, 0},     {"batch_one_5x5", 1, 3, 11, 10, 6, 5, 1, 2},
     {"kernel_equals_input", 2, 4, 3, 3, 5, 3, 1, 0},
 };
 
@@ -85,7 +77,8 @@ Reference direct_conv(const Conv2dShape& s, const std::vector<double>& x, const 
               for (int64_t t = 0; t < s.s; ++t) {
                 const int64_t ih = p * s.stride_h - s.pad_h + r, iw = q * s.stride_w - s.pad_w + t;
                 if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
-                const int64_t xi = ((n * s.c + c) * s.h + ih) * s.w + iw, wi = ((k * s.c + c) * s.r + r) * s.s + t;
+                const int64_t xi = ((n * s.c + c) * s.h + ih) * s.w + iw,
+                              wi = ((k * s.c + c) * s.r + r) * s.s + t;
                 acc += x[xi] * w[wi];
                 ref.dx[xi] += dy[yi] * w[wi];
                 ref.dw[wi] += dy[yi] * x[xi];
@@ -106,7 +99,8 @@ class Conv2dCpu : public ::testing::TestWithParam<ConvCase> {};
 TEST_P(Conv2dCpu, MatchesDirectLoopInFloat32AndFloat64) {
   const Conv2dShape s = shape_of(GetParam());
   for (DType dt : {DType::Float32, DType::Float64}) {
-    const Tensor x = random_normal({s.n, s.c, s.h, s.w}, 1, dt), w = random_normal({s.k, s.c, s.r, s.s}, 2, dt);
+    const Tensor x = random_normal({s.n, s.c, s.h, s.w}, 1, dt),
+                 w = random_normal({s.k, s.c, s.r, s.s}, 2, dt);
     const Tensor b = random_normal({s.k}, 3, dt), dy = random_normal({s.n, s.k, s.p(), s.q()}, 4, dt);
     const Reference ref = direct_conv(s, x.to_vector<double>(), w.to_vector<double>(), b.to_vector<double>(),
                                       dy.to_vector<double>());
@@ -134,7 +128,8 @@ TEST(Conv2d, GradientCheckInFloat64) {
   const auto b = random_normal({4}, 12).set_requires_grad(true);
   for (int64_t stride : {1, 2})
     for (int64_t pad : {0, 1})
-      EXPECT_TRUE(testing::gradcheck([&](const auto& v) { return conv2d(v[0], v[1], v[2], stride, pad); }, {x, w, b}))
+      EXPECT_TRUE(
+          testing::gradcheck([&](const auto& v) { return conv2d(v[0], v[1], v[2], stride, pad); }, {x, w, b}))
           << "stride " << stride << " pad " << pad;
   EXPECT_TRUE(testing::gradcheck([](const auto& v) { return conv2d(v[0], v[1], Tensor(), 1, 0); }, {x, w}));
 }
@@ -170,8 +165,8 @@ TEST(Conv2d, EmptyBatchGivesZeroWeightGradient) {
     Tensor gw = Tensor::full({s.k, s.c, s.r, s.s}, std::nan(""), DType::Float32, Device::cuda());
     Tensor gb = Tensor::full({s.k}, std::nan(""), DType::Float32, Device::cuda());
     const Tensor none = Tensor::empty({0}, DType::Float32, Device::cuda());
-    kernels::cuda::conv2d_backward_weight(s, none.data<float>(), none.data<float>(), gw.data<float>(), gb.data<float>(),
-                                          kernels::ConvPrecision::TF32);
+    kernels::cuda::conv2d_backward_weight(s, none.data<float>(), none.data<float>(), gw.data<float>(),
+                                          gb.data<float>(), kernels::ConvPrecision::TF32);
     EXPECT_TRUE(testing::all_close(gw, std::vector<double>(gw.numel(), 0.0), 0, 0));
     EXPECT_TRUE(testing::all_close(gb, std::vector<double>(gb.numel(), 0.0), 0, 0));
   }
@@ -181,10 +176,10 @@ TEST(Conv2d, EmptyBatchGivesZeroWeightGradient) {
 TEST(Conv2d, BadArgumentsAreErrors) {
   const Tensor x = Tensor::zeros({1, 3, 8, 8}), w = Tensor::zeros({4, 3, 3, 3});
   EXPECT_THROW(conv2d(x, Tensor::zeros({4, 2, 3, 3}), Tensor()), Error);  // channel mismatch
-  EXPECT_THROW(conv2d(x.reshape({3, 8, 8}), w, Tensor()), Error);          // not 4-d
-  EXPECT_THROW(conv2d(x, w, Tensor::zeros({5})), Error);                   // bias size
-  EXPECT_THROW(conv2d(x, w, Tensor(), 0), Error);                          // stride 0
-  EXPECT_THROW(conv2d(Tensor::zeros({1, 3, 2, 2}), w, Tensor()), Error);   // kernel > input
+  EXPECT_THROW(conv2d(x.reshape({3, 8, 8}), w, Tensor()), Error);         // not 4-d
+  EXPECT_THROW(conv2d(x, w, Tensor::zeros({5})), Error);                  // bias size
+  EXPECT_THROW(conv2d(x, w, Tensor(), 0), Error);                         // stride 0
+  EXPECT_THROW(conv2d(Tensor::zeros({1, 3, 2, 2}), w, Tensor()), Error);  // kernel > input
 }
 
 // The implicit GEMM C[m][n] = sum_k A[m][k] B[k][n] in float64, with A and B gathered by the
@@ -212,8 +207,8 @@ void host_implicit_gemm(const Op& op) {
 std::vector<Conv2dShape> gemm_index_shapes() {
   std::vector<Conv2dShape> shapes;
   for (const ConvCase& c : kCases) shapes.push_back(shape_of(c));
-  auto add = [&](int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s, int64_t sh, int64_t sw,
-                 int64_t ph, int64_t pw) {
+  auto add = [&](int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s, int64_t sh,
+                 int64_t sw, int64_t ph, int64_t pw) {
     Conv2dShape g;
     g.n = n, g.c = c, g.h = h, g.w = w, g.k = k, g.r = r, g.s = s;
     g.stride_h = sh, g.stride_w = sw, g.pad_h = ph, g.pad_w = pw;
@@ -228,9 +223,9 @@ std::vector<Conv2dShape> gemm_index_shapes() {
 
 TEST(Conv2dGemmOps, IndexMathMatchesDirectConvolution) {
   for (const Conv2dShape& s : gemm_index_shapes()) {
-    SCOPED_TRACE(::testing::Message() << "N=" << s.n << " C=" << s.c << " H=" << s.h << " W=" << s.w << " K=" << s.k
-                                      << " R=" << s.r << " S=" << s.s << " stride=" << s.stride_h << "x"
-                                      << s.stride_w << " pad=" << s.pad_h << "x" << s.pad_w);
+    SCOPED_TRACE(::testing::Message() << "N=" << s.n << " C=" << s.c << " H=" << s.h << " W=" << s.w << " K="
+                                      << s.k << " R=" << s.r << " S=" << s.s << " stride=" << s.stride_h
+                                      << "x" << s.stride_w << " pad=" << s.pad_h << "x" << s.pad_w);
     ASSERT_TRUE(kernels::conv_gemm::Geometry::fits(s));
     const auto x = random_normal({s.n, s.c, s.h, s.w}, 50, DType::Float32).to_vector<float>();
     const auto w = random_normal({s.k, s.c, s.r, s.s}, 51, DType::Float32).to_vector<float>();
@@ -257,7 +252,8 @@ TEST(Conv2dGemmOps, IndexMathMatchesDirectConvolution) {
 
 TEST(Conv2dGemmOps, ShapesBeyond32BitIndexingAreRefused) {
   Conv2dShape s;
-  s.n = 1, s.c = 1 << 16, s.h = 1 << 8, s.w = 1 << 8, s.k = 1, s.r = s.s = 1;  // 2^32 input elements per image
+  s.n = 1, s.c = 1 << 16, s.h = 1 << 8, s.w = 1 << 8, s.k = 1,
+  s.r = s.s = 1;  // 2^32 input elements per image
   EXPECT_FALSE(kernels::conv_gemm::Geometry::fits(s));
   s.c = 1 << 14;  // 2^30: fits
   EXPECT_TRUE(kernels::conv_gemm::Geometry::fits(s));
@@ -290,8 +286,10 @@ TEST_P(Conv2dCuda, MatchesCpuInExactAndTf32Modes) {
     const int64_t terms[] = {s.c * s.r * s.s, s.k * s.r * s.s, s.n * s.p() * s.q(), s.n * s.p() * s.q()};
     const char* what[] = {"y", "dx", "dw", "db"};
     for (int i = 0; i < 4; ++i) {
-      const double atol = math == ConvMath::FP32 || i == 3 ? fp32_atol(terms[i]) : 2e-3 * std::sqrt(double(terms[i]));
-      EXPECT_TRUE(all_close(gpu[i], cpu[i], atol, 1e-5)) << what[i] << (math == ConvMath::FP32 ? " fp32" : " tf32");
+      const double atol =
+          math == ConvMath::FP32 || i == 3 ? fp32_atol(terms[i]) : 2e-3 * std::sqrt(double(terms[i]));
+      EXPECT_TRUE(all_close(gpu[i], cpu[i], atol, 1e-5))
+          << what[i] << (math == ConvMath::FP32 ? " fp32" : " tf32");
     }
   }
 }
@@ -319,8 +317,8 @@ TEST(Conv2dCudaKernels, AssignTheirOutputs) {
     Tensor db = Tensor::full({s.k}, nan, DType::Float32, Device::cuda());
     kernels::cuda::conv2d_forward(s, x.data<float>(), w.data<float>(), nullptr, y.data<float>(), precision);
     kernels::cuda::conv2d_backward_input(s, dy.data<float>(), w.data<float>(), dx.data<float>(), precision);
-    kernels::cuda::conv2d_backward_weight(s, x.data<float>(), dy.data<float>(), dw.data<float>(), db.data<float>(),
-                                          precision);
+    kernels::cuda::conv2d_backward_weight(s, x.data<float>(), dy.data<float>(), dw.data<float>(),
+                                          db.data<float>(), precision);
     EXPECT_TRUE(all_finite(y));
     EXPECT_TRUE(all_finite(dx));
     EXPECT_TRUE(all_finite(dw));

@@ -24,8 +24,10 @@ TEST(Dropout, SurvivorsScaledAndRateWithinFourSigma) {
     int64_t dropped = 0;
     const float scale = static_cast<float>(1.0 / (1.0 - p));
     for (int64_t i = 0; i < n; ++i) {
-      if (vy[i] == 0.0f) ++dropped;
-      else ASSERT_EQ(vy[i], vx[i] * scale) << "survivor " << i << " at p = " << p;
+      if (vy[i] == 0.0f)
+        ++dropped;
+      else
+        ASSERT_EQ(vy[i], vx[i] * scale) << "survivor " << i << " at p = " << p;
     }
     const double sigma = std::sqrt(n * p * (1 - p));
     EXPECT_NEAR(double(dropped), n * p, 4 * sigma) << "p = " << p;
@@ -66,7 +68,8 @@ TEST(Dropout2d, DropsWholeChannels) {
   // On [N, C] input every element is its own channel: ordinary dropout, as PyTorch.
   Generator g1(3), g2(3);
   const Tensor flat = random_uniform({8, 512}, 5, 1.0, 2.0, DType::Float32);
-  EXPECT_TRUE(testing::bit_equal(dropout2d(flat, 0.5, Phase::Train, g1), dropout(flat, 0.5, Phase::Train, g2)));
+  EXPECT_TRUE(
+      testing::bit_equal(dropout2d(flat, 0.5, Phase::Train, g1), dropout(flat, 0.5, Phase::Train, g2)));
 }
 
 TEST(Dropout, CudaMaskEqualsCpuMask) {
@@ -75,7 +78,8 @@ TEST(Dropout, CudaMaskEqualsCpuMask) {
     Generator g_cpu(11), g_gpu(11);
     const Tensor x = random_uniform({8, 16, 5, 5}, 6, -1.0, 1.0, DType::Float32);
     const Tensor a = channel ? dropout2d(x, 0.4, Phase::Train, g_cpu) : dropout(x, 0.4, Phase::Train, g_cpu);
-    const Tensor b = channel ? dropout2d(x.to(Device::cuda()), 0.4, Phase::Train, g_gpu) : dropout(x.to(Device::cuda()), 0.4, Phase::Train, g_gpu);
+    const Tensor b = channel ? dropout2d(x.to(Device::cuda()), 0.4, Phase::Train, g_gpu)
+                             : dropout(x.to(Device::cuda()), 0.4, Phase::Train, g_gpu);
     EXPECT_TRUE(testing::bit_equal(a, b));
   }
 }

@@ -111,7 +111,8 @@ TEST(GoldenPyTorch, Conv2dForwardAndBackward) {
 TEST(GoldenPyTorch, BatchNormTrainEvalAndRunningStats) {
   const auto f = fixture("batchnorm");
   Tensor x = get(f, "x").clone().set_requires_grad(true);
-  Tensor w = get(f, "weight").clone().set_requires_grad(true), b = get(f, "bias").clone().set_requires_grad(true);
+  Tensor w = get(f, "weight").clone().set_requires_grad(true),
+         b = get(f, "bias").clone().set_requires_grad(true);
   Tensor rm = get(f, "running_mean_before").clone(), rv = get(f, "running_var_before").clone();
   const Tensor y = batch_norm(x, rm, rv, w, b, Phase::Train, 0.1, 1e-5);
   EXPECT_TRUE(all_close(y, get(f, "y"), kTol, kTol));

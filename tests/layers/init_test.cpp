@@ -83,14 +83,17 @@ TEST(Init, TheAuthorsCifarResNetKeepsPyTorchsDefaults) {
   EXPECT_EQ(checked, 1 + 16 + 3 + 1);  // stem, 16 block convolutions, 3 shortcuts, fc
   const Moments fc_bias = moments(model.state_dict().at("fc.bias"));
   EXPECT_LE(std::max(-fc_bias.lo, fc_bias.hi), 1 / std::sqrt(512.0));
-  EXPECT_EQ(model.state_dict().at("layer2.0.conv_block.1.weight").to_vector<float>(), std::vector<float>(128, 1.0f));
-  EXPECT_EQ(model.state_dict().at("layer2.0.downsample.1.bias").to_vector<float>(), std::vector<float>(128, 0.0f));
+  EXPECT_EQ(model.state_dict().at("layer2.0.conv_block.1.weight").to_vector<float>(),
+            std::vector<float>(128, 1.0f));
+  EXPECT_EQ(model.state_dict().at("layer2.0.downsample.1.bias").to_vector<float>(),
+            std::vector<float>(128, 0.0f));
 }
 
 TEST(Init, SameSeedSameModel) {
   Generator a(9), b(9);
   Regressor ra(13, 50, 0.5, a), rb(13, 50, 0.5, b);
-  for (const auto& [name, t] : ra.state_dict()) EXPECT_TRUE(testing::bit_equal(t, rb.state_dict().at(name))) << name;
+  for (const auto& [name, t] : ra.state_dict())
+    EXPECT_TRUE(testing::bit_equal(t, rb.state_dict().at(name))) << name;
 }
 
 }  // namespace

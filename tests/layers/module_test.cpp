@@ -21,9 +21,10 @@ std::vector<std::string> names(const NamedTensors& v) {
 TEST(Module, MnistNetAndRegressorUseTheTutorialsNames) {
   MnistNet net;
   EXPECT_EQ(names(net.named_parameters()),
-            (std::vector<std::string>{"features.0.weight", "features.0.bias", "features.3.weight", "features.3.bias",
-                                      "classifier.1.weight", "classifier.1.bias", "classifier.4.weight",
-                                      "classifier.4.bias", "classifier.6.weight", "classifier.6.bias"}));
+            (std::vector<std::string>{"features.0.weight", "features.0.bias", "features.3.weight",
+                                      "features.3.bias", "classifier.1.weight", "classifier.1.bias",
+                                      "classifier.4.weight", "classifier.4.bias", "classifier.6.weight",
+                                      "classifier.6.bias"}));
   EXPECT_EQ(net.state_dict().at("classifier.1.weight").shape(), (Shape{1024, 6912}));
   Regressor reg;
   EXPECT_EQ(names(reg.named_parameters()),
@@ -58,7 +59,8 @@ TEST(Module, TheAuthorsCifarResNetHasElevenMillionParametersAndNoDropout) {
   // A 28x28 image (the single-channel stand-in datasets) also reaches the pool as 4x4.
   CifarResNetOptions gray;
   gray.in_channels = 1;
-  EXPECT_EQ(CifarResNet18(gray)(testing::random_normal({2, 1, 28, 28}, 9, DType::Float32)).shape(), (Shape{2, 10}));
+  EXPECT_EQ(CifarResNet18(gray)(testing::random_normal({2, 1, 28, 28}, 9, DType::Float32)).shape(),
+            (Shape{2, 10}));
 }
 
 TEST(Module, StateDictRoundTripThroughSafetensorsIsExact) {
@@ -77,7 +79,8 @@ TEST(Module, StateDictRoundTripThroughSafetensorsIsExact) {
   manual_seed(2);
   ResNet18 b(o);
   b.load(dir.file("model.safetensors"));
-  for (const auto& [name, t] : a.state_dict()) EXPECT_TRUE(testing::bit_equal(t, b.state_dict().at(name))) << name;
+  for (const auto& [name, t] : a.state_dict())
+    EXPECT_TRUE(testing::bit_equal(t, b.state_dict().at(name))) << name;
   EXPECT_EQ(b.state_dict().at("bn1.num_batches_tracked").item<int64_t>(), 1);
 }
 

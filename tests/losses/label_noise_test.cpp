@@ -83,7 +83,8 @@ TEST(DisturbValue, TutorialSelectionZeroesDrawsWithReplacement) {
   int64_t noisy_total = 0;
   const int trials = 200;
   for (int i = 0; i < trials; ++i) {
-    const auto v = disturb_value(t, 0.3, 1.0, gen, kernels::DisturbValueSelection::TutorialZeroing).to_vector<double>();
+    const auto v =
+        disturb_value(t, 0.3, 1.0, gen, kernels::DisturbValueSelection::TutorialZeroing).to_vector<double>();
     int64_t noisy = 0;
     for (double x : v) noisy += x != 0;
     EXPECT_GE(noisy, 32 - 22);
@@ -99,9 +100,11 @@ TEST(LabelNoise, CudaDrawsEqualCpuDraws) {
   std::vector<int64_t> l;
   for (int i = 0; i < 1000; ++i) l.push_back(i % 10);
   const Tensor labels = Tensor::from_vector(l, {1000});
-  EXPECT_TRUE(testing::bit_equal(disturb_label(labels, 10, 30, gc), disturb_label(labels.to(Device::cuda()), 10, 30, gg)));
+  EXPECT_TRUE(testing::bit_equal(disturb_label(labels, 10, 30, gc),
+                                 disturb_label(labels.to(Device::cuda()), 10, 30, gg)));
   const Tensor t = testing::random_uniform({300, 2}, 4, 0, 1, DType::Float32);
-  for (auto selection : {kernels::DisturbValueSelection::ExactCount, kernels::DisturbValueSelection::TutorialZeroing})
+  for (auto selection :
+       {kernels::DisturbValueSelection::ExactCount, kernels::DisturbValueSelection::TutorialZeroing})
     EXPECT_TRUE(testing::bit_equal(disturb_value(t, 0.3, 0.5, gc, selection),
                                    disturb_value(t.to(Device::cuda()), 0.3, 0.5, gg, selection)));
 }

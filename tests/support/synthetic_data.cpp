@@ -44,7 +44,8 @@ std::vector<uint8_t> cifar_records(int64_t n, int64_t first, uint64_t seed) {
       for (int64_t y = 0; y < 32; ++y)
         for (int64_t x = 0; x < 32; ++x) {
           const bool bar = y >= 3 * k && y < 3 * k + 3;
-          out.push_back(bar ? static_cast<uint8_t>(120 + 40 * c) : noise(seed, static_cast<uint64_t>(((i * 3 + c) * 32 + y) * 32 + x)));
+          out.push_back(bar ? static_cast<uint8_t>(120 + 40 * c)
+                            : noise(seed, static_cast<uint64_t>(((i * 3 + c) * 32 + y) * 32 + x)));
         }
   }
   return out;

@@ -38,8 +38,9 @@ TEST(BatchNormCommand, TrainsBothModelsFromTheSameSeed) {
   o.common.seed = 2;
   const ExperimentResult r = run_batchnorm(o);
 
-  for (const char* f : {"batchnorm_log.csv", "no_batchnorm_log.csv", "batchnorm_last.ckpt", "no_batchnorm_last.ckpt",
-                        "loss_curves.png", "batchnorm_confusion_matrix.png", "no_batchnorm_confusion_matrix.png"})
+  for (const char* f :
+       {"batchnorm_log.csv", "no_batchnorm_log.csv", "batchnorm_last.ckpt", "no_batchnorm_last.ckpt",
+        "loss_curves.png", "batchnorm_confusion_matrix.png", "no_batchnorm_confusion_matrix.png"})
     EXPECT_TRUE(std::filesystem::exists(out.file(f))) << f;
   for (const std::string& p : r.plots) EXPECT_TRUE(std::filesystem::exists(out.file(p))) << p;
   const auto bn_log = training_log_rows(out.file("batchnorm_log.csv"));

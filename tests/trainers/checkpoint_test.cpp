@@ -48,8 +48,10 @@ TEST(Checkpoint, RoundTripsModelOptimizerAndState) {
   EXPECT_TRUE(std::isnan(t.history[0][2]));
   EXPECT_EQ(t.history[1][2], 0.75);
   EXPECT_EQ(t.scalars.at("alpha"), 1e-4);
-  for (const auto& [name, v] : a.state_dict()) EXPECT_TRUE(testing::bit_equal(v, b.state_dict().at(name))) << name;
-  for (const auto& [name, v] : opt_a->state_dict()) EXPECT_TRUE(testing::bit_equal(v, opt_b->state_dict().at(name))) << name;
+  for (const auto& [name, v] : a.state_dict())
+    EXPECT_TRUE(testing::bit_equal(v, b.state_dict().at(name))) << name;
+  for (const auto& [name, v] : opt_a->state_dict())
+    EXPECT_TRUE(testing::bit_equal(v, opt_b->state_dict().at(name))) << name;
   EXPECT_EQ(opt_b->step_count(), 3);
 }
 
@@ -62,7 +64,8 @@ TEST(Checkpoint, ACheckpointOfAnotherModelIsRefusedByName) {
     load_checkpoint(dir.file("c.ckpt"), "Net", net, nullptr);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("checkpoint of model 'Regressor', but this run trains 'Net'"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("checkpoint of model 'Regressor', but this run trains 'Net'"),
+              std::string::npos)
         << e.what();
   }
   write_file_atomic(dir.file("plain.safetensors"), std::string("not a checkpoint at all"));
@@ -88,7 +91,9 @@ TEST(Checkpoint, AKilledSaveLeavesThePreviousCheckpoint) {
     if (pid == 0) {
       TrainingState s2;
       s2.epoch = 2;
-      for (;;) save_checkpoint(path + ".never", "ResNet", model, nullptr, s2), save_checkpoint(path, "ResNet", model, nullptr, s2);
+      for (;;)
+        save_checkpoint(path + ".never", "ResNet", model, nullptr, s2),
+            save_checkpoint(path, "ResNet", model, nullptr, s2);
     }
     usleep(1000 * (1 + trial % 7));
     kill(pid, SIGKILL);

@@ -20,7 +20,8 @@ struct ProgramRun {
 
 ProgramRun run(const std::string& args) {
   testing::TempDir dir;
-  const std::string cmd = testing::kiln_binary() + " " + args + " >" + dir.file("out") + " 2>" + dir.file("err");
+  const std::string cmd =
+      testing::kiln_binary() + " " + args + " >" + dir.file("out") + " 2>" + dir.file("err");
   const int raw = std::system(cmd.c_str());
   auto slurp = [](const std::string& path) {
     std::string s;
@@ -44,8 +45,9 @@ int lines(const std::string& s) {
 TEST(Cli, HelpListsEveryCommandAndFlagDefaults) {
   const ProgramRun top = run("--help");
   EXPECT_EQ(top.status, 0);
-  for (const char* c : {"early-stopping", "disturb-label", "disturb-value", "label-smoothing", "weighted-sampling",
-                        "weighted-loss", "confusion-matrix", "pseudo-label", "batchnorm"})
+  for (const char* c :
+       {"early-stopping", "disturb-label", "disturb-value", "label-smoothing", "weighted-sampling",
+        "weighted-loss", "confusion-matrix", "pseudo-label", "batchnorm"})
     EXPECT_NE(top.out.find(c), std::string::npos) << c;
   const ProgramRun sub = run("early-stopping --help");
   EXPECT_EQ(sub.status, 0);
@@ -104,8 +106,8 @@ class CliTraining : public ::testing::Test {
  protected:
   void SetUp() override { testing::write_synthetic_mnist(data_.path(), 120, 20); }
   std::string base(const std::string& out) const {
-    return "early-stopping --dataset mnist --data-dir " + data_.path() + " --device cpu --quiet --seed 3 --limit 60 --out " +
-           out;
+    return "early-stopping --dataset mnist --data-dir " + data_.path() +
+           " --device cpu --quiet --seed 3 --limit 60 --out " + out;
   }
   testing::TempDir data_, out_;
 };
@@ -120,14 +122,16 @@ void expect_same_log(const std::string& path_a, const std::string& path_b, int64
   for (int64_t i = 0; i < a.rows(); ++i)
     for (int64_t c = 0; c < static_cast<int64_t>(a.columns.size()); ++c)
       if (c != seconds) {
-        EXPECT_EQ(b.values[i * a.columns.size() + c], a.values[i * a.columns.size() + c]) << i << " " << a.columns[c];
+        EXPECT_EQ(b.values[i * a.columns.size() + c], a.values[i * a.columns.size() + c])
+            << i << " " << a.columns[c];
       }
 }
 
 TEST_F(CliTraining, ResumeInAFreshProcessMatchesAnUninterruptedRun) {
   ASSERT_EQ(run(base(out_.file("a")) + " --epochs 3").status, 0);
   ASSERT_EQ(run(base(out_.file("b")) + " --epochs 2").status, 0);
-  const ProgramRun resumed = run(base(out_.file("b")) + " --epochs 3 --resume " + out_.file("b") + "/early_stopping_last.ckpt");
+  const ProgramRun resumed =
+      run(base(out_.file("b")) + " --epochs 3 --resume " + out_.file("b") + "/early_stopping_last.ckpt");
   ASSERT_EQ(resumed.status, 0) << resumed.err;
   expect_same_log(out_.file("a") + "/early_stopping_log.csv", out_.file("b") + "/early_stopping_log.csv", 3);
 }
@@ -142,12 +146,14 @@ TEST_F(CliTraining, GraphedAndEagerRunsWriteTheSameLog) {
   eager.replace(eager.find(out_.file("graph")), out_.file("graph").size(), out_.file("eager"));
   const ProgramRun r = run(eager);
   ASSERT_EQ(r.status, 0) << r.err;
-  expect_same_log(out_.file("graph") + "/early_stopping_log.csv", out_.file("eager") + "/early_stopping_log.csv", 2);
+  expect_same_log(out_.file("graph") + "/early_stopping_log.csv",
+                  out_.file("eager") + "/early_stopping_log.csv", 2);
 }
 
 TEST_F(CliTraining, CtrlCStopsBetweenEpochsAndKeepsACompleteCheckpointAndLog) {
   const std::string out = out_.file("int");
-  const std::string cmd = testing::kiln_binary() + " " + base(out) + " --epochs 1000 >/dev/null 2>" + out_.file("err");
+  const std::string cmd =
+      testing::kiln_binary() + " " + base(out) + " --epochs 1000 >/dev/null 2>" + out_.file("err");
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -156,7 +162,8 @@ TEST_F(CliTraining, CtrlCStopsBetweenEpochsAndKeepsACompleteCheckpointAndLog) {
   }
   // Let it train a few epochs, then press Ctrl-C.
   const std::string log = out + "/early_stopping_log.csv";
-  for (int i = 0; i < 600 && !std::filesystem::exists(log); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 600 && !std::filesystem::exists(log); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::this_thread::sleep_for(std::chrono::seconds(4));
   kill(pid, SIGINT);
   int status = 0;

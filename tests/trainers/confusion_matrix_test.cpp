@@ -89,7 +89,8 @@ std::string run_program(const std::string& args, int& status) {
 TEST(ConfusionMatrixCommand, TheProgramReadsCommaSeparatedLists) {
   testing::TempDir dir;
   int status = -1;
-  std::string text = run_program("confusion-matrix --out " + dir.path() + " --actual 0,1,1 --predicted 0,1,0", status);
+  std::string text =
+      run_program("confusion-matrix --out " + dir.path() + " --actual 0,1,1 --predicted 0,1,0", status);
   EXPECT_EQ(status, 0) << text;
   EXPECT_NE(text.find("[[1,0],[1,1]]"), std::string::npos) << text;
   text = run_program("confusion-matrix --out " + dir.path() + " --actual 0,1,1 --predicted 0,1", status);

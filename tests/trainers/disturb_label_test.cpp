@@ -31,7 +31,8 @@ double first_percent(const std::string& text) {
 }
 
 // Every tensor of `a` bit-equal to the same-named tensor of `b` (`prefix` + name in b).
-::testing::AssertionResult same_weights(const TensorMap& a, const TensorMap& b, const std::string& prefix = "") {
+::testing::AssertionResult same_weights(const TensorMap& a, const TensorMap& b,
+                                        const std::string& prefix = "") {
   for (const auto& [name, t] : a) {
     const auto it = b.find(prefix + name);
     if (it == b.end()) return ::testing::AssertionFailure() << "missing " << prefix + name;
@@ -67,10 +68,10 @@ class DisturbLabelCommand : public ::testing::Test {
 TEST_F(DisturbLabelCommand, BothRunsStartAlikeLearnAndResumeExactly) {
   const std::string dir = out_.file("full");
   const ExperimentResult r = run_disturb_label(options(dir));
-  for (const char* f : {"true_labels_log.csv", "disturb_label_log.csv", "true_labels_last.ckpt",
-                        "disturb_label_last.ckpt", "true_labels_initial.safetensors",
-                        "disturb_label_initial.safetensors", "loss_curves.png", "true_labels_confusion_matrix.png",
-                        "disturb_label_confusion_matrix.png"})
+  for (const char* f :
+       {"true_labels_log.csv", "disturb_label_log.csv", "true_labels_last.ckpt", "disturb_label_last.ckpt",
+        "true_labels_initial.safetensors", "disturb_label_initial.safetensors", "loss_curves.png",
+        "true_labels_confusion_matrix.png", "disturb_label_confusion_matrix.png"})
     EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
   for (const std::string& p : r.plots) EXPECT_TRUE(std::filesystem::exists(dir + "/" + p)) << p;
 
@@ -142,8 +143,10 @@ TEST_F(DisturbLabelCommand, TutorialProtocolContinuesFromTheFirstRun) {
   const TensorMap final2 = load_safetensors(dir + "/disturb_label_last.ckpt").tensors;
   int frozen = 0;
   for (const auto& [key, t] : final1) {
-    if (key.find("running_") == std::string::npos && key.find("num_batches_tracked") == std::string::npos) continue;
-    EXPECT_EQ(t.to(DType::Float64).to_vector<double>(), final2.at(key).to(DType::Float64).to_vector<double>()) << key;
+    if (key.find("running_") == std::string::npos && key.find("num_batches_tracked") == std::string::npos)
+      continue;
+    EXPECT_EQ(t.to(DType::Float64).to_vector<double>(), final2.at(key).to(DType::Float64).to_vector<double>())
+        << key;
     ++frozen;
   }
   EXPECT_EQ(frozen, 3 * 20);  // mean, variance and count of torchvision ResNet-18's 20 BatchNorm2d
@@ -155,10 +158,12 @@ TEST_F(DisturbLabelCommand, TutorialProtocolContinuesFromTheFirstRun) {
   ResNetOptions ro;
   ro.in_channels = 1;
   ResNet18 model(ro);
-  const uint64_t after1 = load_checkpoint(dir + "/true_labels_last.ckpt", "ResNet18(in=1, classes=10)", model,
-                                          nullptr).rng_offset;
-  const uint64_t after2 = load_checkpoint(dir + "/disturb_label_last.ckpt", "ResNet18(in=1, classes=10)", model,
-                                          nullptr).rng_offset;
+  const uint64_t after1 =
+      load_checkpoint(dir + "/true_labels_last.ckpt", "ResNet18(in=1, classes=10)", model, nullptr)
+          .rng_offset;
+  const uint64_t after2 =
+      load_checkpoint(dir + "/disturb_label_last.ckpt", "ResNet18(in=1, classes=10)", model, nullptr)
+          .rng_offset;
   EXPECT_EQ(after2 - after1, static_cast<uint64_t>(o.common.epochs));
   EXPECT_TRUE(testing::mentions(r.notes, {"eval mode", "never updated", "Dropout2d was off"}));
 }
@@ -173,13 +178,16 @@ TEST_F(DisturbLabelCommand, DefaultProtocolTrainsBothRunsInTrainMode) {
   // Run 2's batch norm moved from its fresh statistics (mean 0, variance 1, no batches)...
   EXPECT_NE(final2.at("model.bn1.running_mean").to(DType::Float64).to_vector<double>(),
             init2.at("bn1.running_mean").to(DType::Float64).to_vector<double>());
-  EXPECT_EQ(final2.at("model.bn1.num_batches_tracked").to(DType::Float64).item<double>(), 2.0);  // 64 / 32 steps
+  EXPECT_EQ(final2.at("model.bn1.num_batches_tracked").to(DType::Float64).item<double>(),
+            2.0);  // 64 / 32 steps
   // ...and both runs drew the same dropout masks from the same generator position.
   ResNetOptions ro;
   ro.in_channels = 1;
   ResNet18 model(ro);
-  EXPECT_EQ(load_checkpoint(dir + "/true_labels_last.ckpt", "ResNet18(in=1, classes=10)", model, nullptr).rng_offset,
-            load_checkpoint(dir + "/disturb_label_last.ckpt", "ResNet18(in=1, classes=10)", model, nullptr).rng_offset);
+  EXPECT_EQ(load_checkpoint(dir + "/true_labels_last.ckpt", "ResNet18(in=1, classes=10)", model, nullptr)
+                .rng_offset,
+            load_checkpoint(dir + "/disturb_label_last.ckpt", "ResNet18(in=1, classes=10)", model, nullptr)
+                .rng_offset);
 }
 
 TEST_F(DisturbLabelCommand, RejectsBadAlphaAndResumeFiles) {

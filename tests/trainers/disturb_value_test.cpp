@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <numeric>
 #include <sstream>
@@ -59,8 +59,10 @@ Log read_log(const std::string& path) {
     std::istringstream fields(line);
     std::vector<double> row;
     while (std::getline(fields, field, ',')) {
-      if (header) log.columns.push_back(field);
-      else row.push_back(std::strtod(field.c_str(), nullptr));
+      if (header)
+        log.columns.push_back(field);
+      else
+        row.push_back(std::strtod(field.c_str(), nullptr));
     }
     if (!header) {
       EXPECT_EQ(row.size(), log.columns.size()) << path << ": " << line;
@@ -118,8 +120,8 @@ TEST_F(DisturbValueCommand, DefaultsAreTheTutorialsProtocol) {
 TEST_F(DisturbValueCommand, LearnsBeatsTheMeanAndWritesItsOutputs) {
   const std::string out = dir_.file("run");
   const ExperimentResult r = run_disturb_value(options(out));
-  for (const char* f : {"clean_log.csv", "disturb_value_log.csv", "clean_last.ckpt", "disturb_value_last.ckpt",
-                        "loss_curves.png", "test_rmse.png"})
+  for (const char* f : {"clean_log.csv", "disturb_value_log.csv", "clean_last.ckpt",
+                        "disturb_value_last.ckpt", "loss_curves.png", "test_rmse.png"})
     EXPECT_TRUE(std::filesystem::exists(out + "/" + f)) << f;
   for (const std::string& png : r.plots) {
     const std::vector<uint8_t> bytes = read_file_bytes(out + "/" + png);
@@ -179,7 +181,8 @@ TEST(DisturbValueTutorialNoiseNote, PrintsTheShareThatKeepsItsNoise) {
   for (const auto& [b, alpha] : {std::pair<int64_t, double>{32, 0.3}, {8, 0.5}, {10, 0.3}, {64, 0.9}}) {
     const std::string note = disturb_value_tutorial_noise_note(b, alpha);
     EXPECT_NEAR(number_after(note, "so about "), 100 * kept_noise_share(b, alpha), 0.005) << note;
-    EXPECT_NEAR(number_after(note, "keeps its noise ("), 100 * (1 - kept_noise_share(b, alpha)), 0.005) << note;
+    EXPECT_NEAR(number_after(note, "keeps its noise ("), 100 * (1 - kept_noise_share(b, alpha)), 0.005)
+        << note;
   }
 }
 
@@ -265,7 +268,8 @@ TEST_F(DisturbValueCommand, TutorialProtocolUsesTheTutorialsNoise) {
   std::vector<int64_t> every(kRows);
   std::iota(every.begin(), every.end(), 0);
   const auto [lo, hi] = min_max(y_, every);
-  ASSERT_NE(min_max(y_, split.first), std::make_pair(lo, hi)) << "the split keeps the table's range: no check";
+  ASSERT_NE(min_max(y_, split.first), std::make_pair(lo, hi))
+      << "the split keeps the table's range: no check";
   EXPECT_TRUE(scaled_from(list_after(out, "targets:"), y_, split.first, lo, hi));
 
   // One Regressor and one Adam: the noisy run starts from the clean run's final weights, and
@@ -297,7 +301,8 @@ TEST_F(DisturbValueCommand, DefaultProtocolStartsBothRunsAlike) {
   ASSERT_EQ(start1.size(), 4u);
   for (const auto& [name, t] : start1) EXPECT_TRUE(testing::bit_equal(t, start2.at(name))) << name;
   const TensorMap end2 = load_safetensors(dir + "/disturb_value_last.ckpt").tensors;
-  EXPECT_EQ(end2.at("optim.step").to(DType::Float64).item<double>(), 6.0);  // a fresh Adam: 3 epochs of 2 steps
+  EXPECT_EQ(end2.at("optim.step").to(DType::Float64).item<double>(),
+            6.0);  // a fresh Adam: 3 epochs of 2 steps
 }
 
 TEST_F(DisturbValueCommand, CsvErrorsNameTheFile) {

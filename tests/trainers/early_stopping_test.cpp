@@ -79,8 +79,8 @@ class EarlyStoppingCommand : public ::testing::Test {
 TEST_F(EarlyStoppingCommand, LearnsWritesItsOutputsAndResumesExactly) {
   EarlyStoppingOptions o = options(out_.file("full"));
   const ExperimentResult r = run_early_stopping(o);
-  for (const char* f : {"early_stopping_log.csv", "early_stopping_best.safetensors", "early_stopping_last.ckpt",
-                        "loss_curves.png", "confusion_matrix.png"})
+  for (const char* f : {"early_stopping_log.csv", "early_stopping_best.safetensors",
+                        "early_stopping_last.ckpt", "loss_curves.png", "confusion_matrix.png"})
     EXPECT_TRUE(std::filesystem::exists(out_.file("full") + "/" + f)) << f;
   const Table log = read_csv_table(out_.file("full") + "/early_stopping_log.csv");
   ASSERT_EQ(log.rows(), 3);

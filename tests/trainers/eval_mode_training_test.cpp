@@ -124,7 +124,8 @@ TEST(EvalModeTraining, ReplayedStepsEqualEagerSteps) {
     ProgressBar quiet(true);
     const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
     std::vector<double> losses;
-    for (int e = 0; e < 3; ++e) losses.push_back(train_epoch(model, loader, *opt, ce, quiet, "t", o, graphed ? &graph : nullptr).loss);
+    for (int e = 0; e < 3; ++e)
+      losses.push_back(train_epoch(model, loader, *opt, ce, quiet, "t", o, graphed ? &graph : nullptr).loss);
     EXPECT_EQ(graph.replays(), graphed ? 17 : 0);  // batch 0 warms up; then every full batch replays
     std::vector<std::vector<double>> state;
     for (const auto& [name, t] : model.state_dict())

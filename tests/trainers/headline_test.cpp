@@ -84,7 +84,9 @@ class Headline : public ::testing::Test {
     data_ = nullptr;
   }
   // The flags every image command shares here: the synthetic set, one epoch, few samples.
-  static void tiny(CommonOptions& c, const std::string& out) { testing::tiny_mnist_run(c, data_->path(), out, 2); }
+  static void tiny(CommonOptions& c, const std::string& out) {
+    testing::tiny_mnist_run(c, data_->path(), out, 2);
+  }
   static testing::TempDir* data_;
   testing::TempDir out_;
 };

@@ -94,9 +94,9 @@ TEST_F(LabelSmoothingCommand, SmoothingLowersConfidenceFromTheSameStart) {
   std::fflush(stdout);
   const std::string printed = ::testing::internal::GetCapturedStdout();
 
-  for (const char* f : {"plain_ce_log.csv", "label_smoothing_log.csv", "plain_ce_last.ckpt",
-                        "label_smoothing_last.ckpt", "loss_curves.png", "plain_ce_confusion_matrix.png",
-                        "label_smoothing_confusion_matrix.png"})
+  for (const char* f :
+       {"plain_ce_log.csv", "label_smoothing_log.csv", "plain_ce_last.ckpt", "label_smoothing_last.ckpt",
+        "loss_curves.png", "plain_ce_confusion_matrix.png", "label_smoothing_confusion_matrix.png"})
     EXPECT_TRUE(std::filesystem::exists(dir + "/" + f)) << f;
   for (const std::string& p : r.plots) EXPECT_TRUE(std::filesystem::exists(dir + "/" + p)) << p;
   const auto plain_log = training_log_rows(dir + "/plain_ce_log.csv");
@@ -144,9 +144,10 @@ TEST_F(LabelSmoothingCommand, RejectsBadSmoothingAndConvention) {
   o.convention = "keras";
   EXPECT_THROW(run_label_smoothing(o), Error);
 
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"1.5", "--smoothing", "label-smoothing"},
-                                               std::vector<std::string>{"1", "--smoothing", "label-smoothing"},
-                                               std::vector<std::string>{"keras", "--convention", "label-smoothing"}}) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"1.5", "--smoothing", "label-smoothing"},
+        std::vector<std::string>{"1", "--smoothing", "label-smoothing"},
+        std::vector<std::string>{"keras", "--convention", "label-smoothing"}}) {
     CLI::App app;
     add_label_smoothing_command(app);
     std::vector<std::string> reversed = args;  // CLI11 takes the vector form last argument first

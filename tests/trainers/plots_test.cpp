@@ -78,7 +78,9 @@ Image load_png(const std::string& path) {
 }
 
 Pixel hex(uint32_t c) { return {int(c >> 16 & 0xff), int(c >> 8 & 0xff), int(c & 0xff)}; }
-int distance(Pixel a, Pixel b) { return std::max({std::abs(a.r - b.r), std::abs(a.g - b.g), std::abs(a.b - b.b)}); }
+int distance(Pixel a, Pixel b) {
+  return std::max({std::abs(a.r - b.r), std::abs(a.g - b.g), std::abs(a.b - b.b)});
+}
 const Pixel kBlue = hex(0x1f77b4), kOrange = hex(0xff7f0e), kGreen = hex(0x2ca02c);
 
 // Closest colour distance to `c` among the pixels within `radius` of (x, y).
@@ -87,7 +89,8 @@ int nearest(const Image& img, double x, double y, Pixel c, int radius = 1) {
   for (int dy = -radius; dy <= radius; ++dy)
     for (int dx = -radius; dx <= radius; ++dx) {
       const int px = int(std::floor(x)) + dx, py = int(std::floor(y)) + dy;
-      if (px >= 0 && py >= 0 && px < img.width && py < img.height) best = std::min(best, distance(img.at(px, py), c));
+      if (px >= 0 && py >= 0 && px < img.width && py < img.height)
+        best = std::min(best, distance(img.at(px, py), c));
     }
   return best;
 }
@@ -113,7 +116,8 @@ Series make_series(const std::string& name, std::vector<double> x, std::vector<d
   return Series{name, std::move(x), std::move(y)};
 }
 
-std::vector<std::vector<int64_t>> confusion(const std::vector<int>& actual, const std::vector<int>& predicted, int n) {
+std::vector<std::vector<int64_t>> confusion(const std::vector<int>& actual, const std::vector<int>& predicted,
+                                            int n) {
   std::vector<std::vector<int64_t>> m(n, std::vector<int64_t>(n, 0));
   for (size_t i = 0; i < actual.size(); ++i) ++m[actual[i]][predicted[i]];
   return m;
@@ -148,7 +152,7 @@ TEST(LinePlot, SeriesAreDrawnWhereTheAxisMappingPutsThem) {
   std::vector<double> x, y1, y2;
   for (int i = 0; i <= 20; ++i) {
     x.push_back(i);
-    y1.push_back(i * i / 40.0);       // 0 .. 10
+    y1.push_back(i * i / 40.0);         // 0 .. 10
     y2.push_back(10.0 - i * i / 40.0);  // 10 .. 0
   }
   // Unnamed series: no legend, so nothing covers the lines.
@@ -183,7 +187,8 @@ TEST(LinePlot, NonFiniteValuesLeaveAGap) {
   TempDir dir;
   LinePlot p;
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  p.series = {make_series("", {0, 1, 2, 3, 4, 5, 6}, {1, 1, nan, 1, 1, std::numeric_limits<double>::infinity(), 1})};
+  p.series = {
+      make_series("", {0, 1, 2, 3, 4, 5, 6}, {1, 1, nan, 1, 1, std::numeric_limits<double>::infinity(), 1})};
   PlotArea a;
   write_line_plot_png(dir.file("gap.png"), p, &a);
   const Image img = load_png(dir.file("gap.png"));
@@ -246,7 +251,8 @@ TEST(LinePlot, LargeAndSmallMagnitudes) {
     write_line_plot_png(dir.file("m.png"), p, &a);
     const Image img = load_png(dir.file("m.png"));
     for (int i = 0; i < 30; i += 3)
-      EXPECT_LT(nearest(img, a.x_to_px(x[i]), a.y_to_px(y[i]), kBlue), 40) << "scale " << scale << ", point " << i;
+      EXPECT_LT(nearest(img, a.x_to_px(x[i]), a.y_to_px(y[i]), kBlue), 40)
+          << "scale " << scale << ", point " << i;
   }
 }
 
@@ -329,7 +335,8 @@ TEST(ConfusionMatrix, TutorialMatrixDarkestCellIsTheLargestCount) {
     for (int c1 = 0; c1 < 3; ++c1)
       for (int r2 = 0; r2 < 3; ++r2)
         for (int c2 = 0; c2 < 3; ++c2) {
-          const double l1 = luminance(cell_colour(img, a, r1, c1)), l2 = luminance(cell_colour(img, a, r2, c2));
+          const double l1 = luminance(cell_colour(img, a, r1, c1)),
+                       l2 = luminance(cell_colour(img, a, r2, c2));
           if (counts[r1][c1] < counts[r2][c2]) {
             EXPECT_GT(l1, l2 + 5);
           } else if (counts[r1][c1] == counts[r2][c2]) {
@@ -415,7 +422,8 @@ TEST(ConfusionMatrix, BadInputIsAnError) {
 TEST(BarChart, BarHeightsAreProportionalToValues) {
   TempDir dir;
   const std::vector<std::string> cats = {"cat", "dog", "horse"};
-  const std::vector<BarSeries> series = {{"uniform sampler", {100, 200, 400}}, {"weighted sampler", {230, 240, 250}}};
+  const std::vector<BarSeries> series = {{"uniform sampler", {100, 200, 400}},
+                                         {"weighted sampler", {230, 240, 250}}};
   PlotArea a;
   write_bar_chart_png(dir.file("bars.png"), "Class counts", "count", cats, series, &a);
   const Image img = load_png(dir.file("bars.png"));
@@ -542,7 +550,8 @@ TEST(PlotPreview, WritesExampleFigures) {
     train.x.push_back(e);
     val.x.push_back(e);
     train.y.push_back(0.017 + 1.413 * std::exp(-(e - 1) / 8.0));
-    val.y.push_back(0.09 + 1.2 * std::exp(-(e - 1) / 7.0) + 0.0025 * std::max(0, e - 25) + 0.01 * std::sin(e));
+    val.y.push_back(0.09 + 1.2 * std::exp(-(e - 1) / 7.0) + 0.0025 * std::max(0, e - 25) +
+                    0.01 * std::sin(e));
   }
   loss.series = {train, val};
   loss.marker_x = 25;
@@ -577,12 +586,15 @@ TEST(PlotPreview, WritesExampleFigures) {
 
   std::vector<std::vector<int64_t>> fashion(10, std::vector<int64_t>(10));
   for (int r = 0; r < 10; ++r)
-    for (int c = 0; c < 10; ++c) fashion[r][c] = r == c ? 700 + 29 * ((r * 5) % 9) : ((r * 7 + c * 13) % 23) * (r == 6 ? 4 : 1);
-  write_confusion_matrix_png(dir + "/confusion_fashion.png", fashion, kFashionNames, "Fashion-MNIST confusion matrix");
-  write_confusion_matrix_png(dir + "/confusion_tutorial.png", {{1, 1, 3}, {0, 1, 2}, {2, 1, 5}}, {"0", "1", "2"},
-                             "Confusion matrix");
+    for (int c = 0; c < 10; ++c)
+      fashion[r][c] = r == c ? 700 + 29 * ((r * 5) % 9) : ((r * 7 + c * 13) % 23) * (r == 6 ? 4 : 1);
+  write_confusion_matrix_png(dir + "/confusion_fashion.png", fashion, kFashionNames,
+                             "Fashion-MNIST confusion matrix");
+  write_confusion_matrix_png(dir + "/confusion_tutorial.png", {{1, 1, 3}, {0, 1, 2}, {2, 1, 5}},
+                             {"0", "1", "2"}, "Confusion matrix");
 
-  write_bar_chart_png(dir + "/sampler_counts.png", "Class counts per epoch", "count", {"cat", "dog", "horse", "rabbit"},
+  write_bar_chart_png(dir + "/sampler_counts.png", "Class counts per epoch", "count",
+                      {"cat", "dog", "horse", "rabbit"},
                       {{"random sampler", {520, 301, 98, 81}}, {"weighted sampler", {251, 248, 255, 246}}});
   write_bar_chart_png(dir + "/fashion_counts.png", "Fashion-MNIST class counts", "images", kFashionNames,
                       {{"train", {6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000, 6000}},

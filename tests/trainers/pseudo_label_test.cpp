@@ -44,9 +44,9 @@ TEST(PseudoLabelTutorialSubset, ShortClassesAndBadPermutations) {
   const Split s = tutorial_balanced_subset(labels, 2, 5, {{0}, {1, 0}});
   EXPECT_EQ(s.first, (std::vector<int64_t>{0, 1, 0}));
   EXPECT_TRUE(s.second.empty());
-  EXPECT_THROW(tutorial_balanced_subset(labels, 2, 1, {{0}, {1, 1}}), Error);     // not a permutation
-  EXPECT_THROW(tutorial_balanced_subset(labels, 2, 1, {{0}, {0}}), Error);        // wrong length
-  EXPECT_THROW(tutorial_balanced_subset({0, 3}, 2, 1, {{0}, {}}), Error);         // label out of range
+  EXPECT_THROW(tutorial_balanced_subset(labels, 2, 1, {{0}, {1, 1}}), Error);  // not a permutation
+  EXPECT_THROW(tutorial_balanced_subset(labels, 2, 1, {{0}, {0}}), Error);     // wrong length
+  EXPECT_THROW(tutorial_balanced_subset({0, 3}, 2, 1, {{0}, {}}), Error);      // label out of range
 }
 
 TEST(PseudoLabelTutorialSubset, DrawnPermutationsAreReproducible) {
@@ -85,12 +85,15 @@ double expected_alpha(int64_t e, int64_t t1, int64_t t2, double alpha_t) {
 TEST(PseudoLabelAlpha, FollowsTheTutorialsScheduleAndUpdateTimings) {
   const int64_t t1 = 2, t2 = 6;
   const double at = 1e-4;
-  for (int64_t e = -2; e <= 9; ++e) EXPECT_DOUBLE_EQ(tutorial_alpha(e, t1, t2, at), expected_alpha(e, t1, t2, at)) << e;
+  for (int64_t e = -2; e <= 9; ++e)
+    EXPECT_DOUBLE_EQ(tutorial_alpha(e, t1, t2, at), expected_alpha(e, t1, t2, at)) << e;
   EXPECT_DOUBLE_EQ(tutorial_alpha(4, t1, t2, at), 0.5e-4);
   for (int64_t k = 1; k <= 9; ++k) {  // kiln's 1-based epochs
     for (int64_t step : {0, 1, 5}) {
-      EXPECT_DOUBLE_EQ(alpha_in_effect(k, step, AlphaUpdate::EpochStart, t1, t2, at), expected_alpha(k - 1, t1, t2, at));
-      EXPECT_DOUBLE_EQ(alpha_in_effect(k, step, AlphaUpdate::AfterEpoch, t1, t2, at), expected_alpha(k - 2, t1, t2, at));
+      EXPECT_DOUBLE_EQ(alpha_in_effect(k, step, AlphaUpdate::EpochStart, t1, t2, at),
+                       expected_alpha(k - 1, t1, t2, at));
+      EXPECT_DOUBLE_EQ(alpha_in_effect(k, step, AlphaUpdate::AfterEpoch, t1, t2, at),
+                       expected_alpha(k - 2, t1, t2, at));
       EXPECT_DOUBLE_EQ(alpha_in_effect(k, step, AlphaUpdate::AfterEachStep, t1, t2, at),
                        expected_alpha(step == 0 ? k - 2 : k - 1, t1, t2, at));
     }
@@ -123,9 +126,15 @@ TEST(PseudoLabelOptionsCheck, BadValuesAreErrors) {
 }
 
 TEST(PseudoLabelOptionsCheck, BadFlagsAreParseErrors) {
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"--threshold", "1.5"}, {"--threshold", "0"}, {"--method", "foo"}, {"--labeled", "21"},
-           {"--labeled", "10"}, {"--unlabeled-batch", "0"}, {"--alpha-t", "-1"}, {"--t1", "-1"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--threshold", "1.5"},
+                                             {"--threshold", "0"},
+                                             {"--method", "foo"},
+                                             {"--labeled", "21"},
+                                             {"--labeled", "10"},
+                                             {"--unlabeled-batch", "0"},
+                                             {"--alpha-t", "-1"},
+                                             {"--t1", "-1"}}) {
     CLI::App app;
     add_pseudo_label_command(app);
     const std::string line = "pseudo-label " + args[0] + " " + args[1];
@@ -169,11 +178,13 @@ class PseudoLabelCommand : public ::testing::Test {
     o.t1 = 0;  // tutorial epochs 0, 1, 2: alpha 0, alpha_t / 2, alpha_t
     o.t2 = 2;
     o.threshold_t1 = 0;
-    o.alpha_t = 0.05;  // large enough to matter in a few steps, small enough not to derail them
-    o.threshold = 0.5;   // the few-step model is not yet confident enough for 0.99
+    o.alpha_t = 0.05;   // large enough to matter in a few steps, small enough not to derail them
+    o.threshold = 0.5;  // the few-step model is not yet confident enough for 0.99
     return o;
   }
-  static Table log(const std::string& dir, const std::string& name) { return read_csv_table(dir + "/" + name + "_log.csv"); }
+  static Table log(const std::string& dir, const std::string& name) {
+    return read_csv_table(dir + "/" + name + "_log.csv");
+  }
   static double at(const Table& t, int64_t row, const std::string& column) {
     return t.values[row * t.columns.size() + t.column_index(column)];
   }
@@ -203,7 +214,8 @@ TEST_F(PseudoLabelCommand, AllMethodsLearnLogAlphaAndCountPseudoLabels) {
     for (const std::string& p : r.plots) EXPECT_TRUE(std::filesystem::exists(dir + "/" + p)) << p;
   }
   // The default split: 60 distinct labelled images, disjoint from the unlabelled pool.
-  EXPECT_NE(rows[0].notes.find("the 60 labelled entries are 60 distinct images (0 repeats)"), std::string::npos)
+  EXPECT_NE(rows[0].notes.find("the 60 labelled entries are 60 distinct images (0 repeats)"),
+            std::string::npos)
       << rows[0].notes;
   EXPECT_NE(rows[0].notes.find("0 images in both"), std::string::npos);
   EXPECT_NE(rows[0].notes.find("0 of them also labelled"), std::string::npos);
@@ -229,7 +241,8 @@ TEST_F(PseudoLabelCommand, AllMethodsLearnLogAlphaAndCountPseudoLabels) {
   // alpha = 0 draws nothing and every method starts from the same seed, so the online run's
   // first epoch repeats the baseline's exactly.
   for (int64_t i = 0; i < 1; ++i)
-    for (const char* c : {"train_loss", "val_loss", "val_accuracy"}) EXPECT_EQ(at(online, i, c), at(sup, i, c)) << c;
+    for (const char* c : {"train_loss", "val_loss", "val_accuracy"})
+      EXPECT_EQ(at(online, i, c), at(sup, i, c)) << c;
 
   // Threshold: "N of 200 pseudo-labels kept (...), K right".
   long long kept = -1, total = -1, right = -1;
@@ -250,12 +263,14 @@ TEST_F(PseudoLabelCommand, AllMethodsLearnLogAlphaAndCountPseudoLabels) {
   for (size_t m : {1u, 2u}) {
     const double acc = figure_percent(rows[m].kiln_figure, "test accuracy ");
     const std::string& notes = rows[m].notes;
-    EXPECT_TRUE(testing::mentions(notes, {"alpha_t = 0.05 (Lee 2013 used alpha_f = 3)"})) << rows[m].experiment;
+    EXPECT_TRUE(testing::mentions(notes, {"alpha_t = 0.05 (Lee 2013 used alpha_f = 3)"}))
+        << rows[m].experiment;
     const std::string label = "same-seed supervised baseline: ";
     const size_t at = notes.find(label);
     ASSERT_NE(at, std::string::npos) << notes;
     double from = -1, to = -1, points = -1;
-    ASSERT_EQ(std::sscanf(notes.c_str() + at + label.size(), "%lf%% -> %lf%% (%lf points)", &from, &to, &points), 3)
+    ASSERT_EQ(
+        std::sscanf(notes.c_str() + at + label.size(), "%lf%% -> %lf%% (%lf points)", &from, &to, &points), 3)
         << notes;
     EXPECT_EQ(from, base);
     EXPECT_EQ(to, acc);
@@ -266,10 +281,10 @@ TEST_F(PseudoLabelCommand, AllMethodsLearnLogAlphaAndCountPseudoLabels) {
 TEST(PseudoLabelGainNote, SaysASmallAlphaMakesTheTermTinyAndMeasuresTheGain) {
   // The tutorial's alpha_t and its two accuracies: 79.52 - 69.65 = +9.87 points.
   const std::string tutorial = pseudo_label_gain_note(1e-4, 0.6965, 0.7952);
-  EXPECT_TRUE(testing::mentions(tutorial, {"alpha_t = 0.0001 makes the pseudo-label term tiny",
-                                           "at most 0.0001 against 1 for the labelled loss",
-                                           "Lee 2013 used alpha_f = 3", "same-seed supervised baseline",
-                                           "69.65% -> 79.52% (+9.87 points)"}))
+  EXPECT_TRUE(testing::mentions(
+      tutorial,
+      {"alpha_t = 0.0001 makes the pseudo-label term tiny", "at most 0.0001 against 1 for the labelled loss",
+       "Lee 2013 used alpha_f = 3", "same-seed supervised baseline", "69.65% -> 79.52% (+9.87 points)"}))
       << tutorial;
   const std::string worse = pseudo_label_gain_note(1e-4, 0.80, 0.7875);
   EXPECT_TRUE(testing::mentions(worse, {"80.00% -> 78.75% (-1.25 points)"})) << worse;
@@ -285,7 +300,8 @@ TEST_F(PseudoLabelCommand, TutorialProtocolReproducesTheTutorialsLoopAndSplit) {
   const std::vector<ExperimentResult> rows = run_pseudo_label(o);
   ASSERT_EQ(rows.size(), 3u);
   // The tutorial's indexing repeats images and mixes the pools.
-  EXPECT_NE(rows[0].notes.find("the tutorial's balanced_subset indexing"), std::string::npos) << rows[0].notes;
+  EXPECT_NE(rows[0].notes.find("the tutorial's balanced_subset indexing"), std::string::npos)
+      << rows[0].notes;
   EXPECT_EQ(rows[0].notes.find("(0 repeats)"), std::string::npos) << rows[0].notes;
   EXPECT_NE(rows[1].notes.find("steps selected"), std::string::npos) << rows[1].notes;
   const std::string dir = out_.file("seed");
@@ -304,7 +320,8 @@ TEST_F(PseudoLabelCommand, TutorialProtocolReproducesTheTutorialsLoopAndSplit) {
       EXPECT_EQ(used, 24.0);  // step 0 at the old alpha (0), steps 1..4 at the new one
     }
     // Threshold: updated after each epoch, so epoch k trains with the value set after k - 1.
-    EXPECT_NEAR(at(thr, i, "alpha"), expected_alpha(k - 2, o.threshold_t1, o.t2, o.alpha_t), 1e-9) << "epoch " << k;
+    EXPECT_NEAR(at(thr, i, "alpha"), expected_alpha(k - 2, o.threshold_t1, o.t2, o.alpha_t), 1e-9)
+        << "epoch " << k;
   }
 }
 
@@ -330,7 +347,8 @@ TEST_F(PseudoLabelCommand, ResumedOnlineRunMatchesTheUninterruptedOne) {
   for (int64_t i = 0; i < a.rows(); ++i)
     for (int64_t c = 0; c < static_cast<int64_t>(a.columns.size()); ++c)
       if (c != seconds) {
-        EXPECT_EQ(b.values[i * a.columns.size() + c], a.values[i * a.columns.size() + c]) << i << " " << a.columns[c];
+        EXPECT_EQ(b.values[i * a.columns.size() + c], a.values[i * a.columns.size() + c])
+            << i << " " << a.columns[c];
       }
   // A wrong file name is refused.
   PseudoLabelOptions wrong = rest;

@@ -73,7 +73,8 @@ TEST(NonFinite, GradientClippingScalesAndRefusesANaNNorm) {
   a.set_grad(Tensor::from_vector<float>({3, 0, 0}, {3}));
   b.set_grad(Tensor::from_vector<float>({0, 4, 0, 0}, {4}));
   EXPECT_NEAR(clip_grad_norm({a, b}, 1.0), 5.0, 1e-6);  // the norm before clipping
-  const double after = std::sqrt(std::pow(a.grad().to_vector<double>()[0], 2) + std::pow(b.grad().to_vector<double>()[1], 2));
+  const double after =
+      std::sqrt(std::pow(a.grad().to_vector<double>()[0], 2) + std::pow(b.grad().to_vector<double>()[1], 2));
   EXPECT_NEAR(after, 1.0, 1e-5);
   EXPECT_NEAR(clip_grad_norm({a, b}, 10.0), after, 1e-6);  // below the limit: unchanged
   b.set_grad(Tensor::from_vector<float>({0, std::nanf(""), 0, 0}, {4}));

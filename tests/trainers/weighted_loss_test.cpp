@@ -76,9 +76,9 @@ TEST(WeightedLossCommand, TrainsOnTheTutorialsCountsWithItsWeights) {
       << r.dataset;
   EXPECT_NE(r.notes.find("scaled down by --limit 100"), std::string::npos) << r.notes;
 
-  for (const char* f : {"plain_ce_log.csv", "weighted_ce_log.csv", "plain_ce_last.ckpt", "weighted_ce_last.ckpt",
-                        "plain_ce_confusion_matrix.png", "weighted_ce_confusion_matrix.png", "per_class_recall.png",
-                        "loss_curves.png"})
+  for (const char* f : {"plain_ce_log.csv", "weighted_ce_log.csv", "plain_ce_last.ckpt",
+                        "weighted_ce_last.ckpt", "plain_ce_confusion_matrix.png",
+                        "weighted_ce_confusion_matrix.png", "per_class_recall.png", "loss_curves.png"})
     EXPECT_TRUE(std::filesystem::exists(out.file(f))) << f;
   for (const std::string& p : r.plots) EXPECT_TRUE(std::filesystem::exists(out.file(p))) << p;
   const auto plain_log = training_log_rows(out.file("plain_ce_log.csv"));

@@ -13,7 +13,8 @@ namespace {
 namespace fs = std::filesystem;
 
 bool has_cifar(const std::string& dir) {
-  return !dir.empty() && fs::exists(fs::path(dir) / "data_batch_1.bin") && fs::exists(fs::path(dir) / "test_batch.bin");
+  return !dir.empty() && fs::exists(fs::path(dir) / "data_batch_1.bin") &&
+         fs::exists(fs::path(dir) / "test_batch.bin");
 }
 
 bool has_idx(const std::string& dir) {
@@ -34,25 +35,29 @@ const std::vector<std::string>& image_dataset_names() {
   return names;
 }
 
-ImageData load_image_data(const std::string& dataset, const std::string& data_dir, const std::string& preferred,
-                          int64_t limit) {
+ImageData load_image_data(const std::string& dataset, const std::string& data_dir,
+                          const std::string& preferred, int64_t limit) {
   KILN_CHECK(limit >= 0, "--limit must be >= 0, got ", limit);
   std::string which = dataset;
   std::string substitution;
   if (which == "auto") {
-    if (preferred == "cifar10" && has_cifar(data_dir)) which = "cifar10";
-    else if (preferred == "mnist" && has_idx(data_dir)) which = "mnist";
+    if (preferred == "cifar10" && has_cifar(data_dir))
+      which = "cifar10";
+    else if (preferred == "mnist" && has_idx(data_dir))
+      which = "mnist";
     else {
       which = "fashion-mnist";
-      substitution = "Fashion-MNIST stands in for " + std::string(preferred == "cifar10" ? "CIFAR-10" : "MNIST") +
-                     " (pass --dataset " + preferred + " --data-dir DIR to use it)";
+      substitution = "Fashion-MNIST stands in for " +
+                     std::string(preferred == "cifar10" ? "CIFAR-10" : "MNIST") + " (pass --dataset " +
+                     preferred + " --data-dir DIR to use it)";
     }
   }
   ImageData d;
   d.name = which;
   d.substitution = substitution;
   if (which == "cifar10") {
-    KILN_CHECK(!data_dir.empty(), "--dataset cifar10 needs --data-dir pointing at the CIFAR-10 binary batches ",
+    KILN_CHECK(!data_dir.empty(),
+               "--dataset cifar10 needs --data-dir pointing at the CIFAR-10 binary batches ",
                "(data_batch_1.bin .. data_batch_5.bin, test_batch.bin from cifar-10-binary.tar.gz)");
     d.train = load_cifar10(data_dir, true);
     d.test = load_cifar10(data_dir, false);

@@ -12,8 +12,9 @@
 
 int main(int argc, char** argv) {
   kiln::tune_cpu_runtime(argv);
-  CLI::App app{"kiln: the experiments of the tutorial, in C++ and CUDA.\n"
-               "Run `kiln <command> --help` for a command's flags and their defaults."};
+  CLI::App app{
+      "kiln: the experiments of the tutorial, in C++ and CUDA.\n"
+      "Run `kiln <command> --help` for a command's flags and their defaults."};
   app.name("kiln");
   app.require_subcommand(1);
   kiln::register_commands(app);

@@ -26,8 +26,8 @@
 #include <stb/stb_truetype.h>
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
-#include <stb/stb_image_write.h>
 #include <stb/stb_easy_font.h>
+#include <stb/stb_image_write.h>
 #pragma GCC diagnostic pop
 
 namespace kiln::plot {
@@ -127,8 +127,9 @@ Font::~Font() = default;
 const Font& Font::default_font() {
   // Debian's fonts-dejavu-core path first, then where other distributions put it.
   static const Font font([] {
-    for (const char* p : {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf",
-                          "/usr/share/fonts/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"}) {
+    for (const char* p :
+         {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf",
+          "/usr/share/fonts/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"}) {
       if (std::ifstream(p).good()) return std::string(p);
     }
     return std::string();
@@ -180,7 +181,8 @@ TextMask Font::render(const std::string& text, double size) const {
     for (int q = 0; q < n; ++q) {
       float v[8];
       for (int k = 0; k < 4; ++k) std::memcpy(&v[2 * k], quads.data() + (q * 4 + k) * 16, 2 * sizeof(float));
-      const double x0 = std::min({v[0], v[2], v[4], v[6]}) * unit, x1 = std::max({v[0], v[2], v[4], v[6]}) * unit;
+      const double x0 = std::min({v[0], v[2], v[4], v[6]}) * unit,
+                   x1 = std::max({v[0], v[2], v[4], v[6]}) * unit;
       // Baseline at 7 units: shift so y = 0 is the baseline.
       const double y0 = (std::min({v[1], v[3], v[5], v[7]}) - 7.0) * unit;
       const double y1 = (std::max({v[1], v[3], v[5], v[7]}) - 7.0) * unit;
@@ -196,7 +198,8 @@ TextMask Font::render(const std::string& text, double size) const {
     m.baseline = 1 - min_y;
     m.alpha.assign(size_t(m.width) * m.height, 0.0f);
     for (const Box& b : boxes) {
-      const double x0 = b.x0 + m.origin_x, x1 = b.x1 + m.origin_x, y0 = b.y0 + m.baseline, y1 = b.y1 + m.baseline;
+      const double x0 = b.x0 + m.origin_x, x1 = b.x1 + m.origin_x, y0 = b.y0 + m.baseline,
+                   y1 = b.y1 + m.baseline;
       for (int py = int(std::floor(y0)); py < int(std::ceil(y1)); ++py)
         for (int px = int(std::floor(x0)); px < int(std::ceil(x1)); ++px) {
           float& a = m.alpha[size_t(py) * m.width + px];
@@ -317,8 +320,8 @@ void Canvas::line(double x0, double y0, double x1, double y1, double width, Rgb 
   polyline({x0, x1}, {y0, y1}, width, c, dash, gap);
 }
 
-void Canvas::polyline(const std::vector<double>& xs, const std::vector<double>& ys, double width, Rgb c, double dash,
-                      double gap) {
+void Canvas::polyline(const std::vector<double>& xs, const std::vector<double>& ys, double width, Rgb c,
+                      double dash, double gap) {
   if (xs.empty() || xs.size() != ys.size()) return;
   // Split into the segments actually inked (the dashes, when dashed).
   struct Seg {
@@ -338,7 +341,8 @@ void Canvas::polyline(const std::vector<double>& xs, const std::vector<double>& 
         const double within = std::fmod(phase + s, period);
         if (within < ink) {
           const double e = std::min(len, s + (ink - within));
-          segs.push_back({xs[i] + dx * s / len, ys[i] + dy * s / len, xs[i] + dx * e / len, ys[i] + dy * e / len});
+          segs.push_back(
+              {xs[i] + dx * s / len, ys[i] + dy * s / len, xs[i] + dx * e / len, ys[i] + dy * e / len});
           s = e;
         } else {
           s += period - within;
@@ -359,8 +363,10 @@ void Canvas::polyline(const std::vector<double>& xs, const std::vector<double>& 
     bx1 = std::max({bx1, s.x0, s.x1});
     by1 = std::max({by1, s.y0, s.y1});
   }
-  const int mx0 = std::max(0, int(std::floor(bx0 - half - 1))), my0 = std::max(0, int(std::floor(by0 - half - 1)));
-  const int mx1 = std::min(width_, int(std::ceil(bx1 + half + 1))), my1 = std::min(height_, int(std::ceil(by1 + half + 1)));
+  const int mx0 = std::max(0, int(std::floor(bx0 - half - 1))),
+            my0 = std::max(0, int(std::floor(by0 - half - 1)));
+  const int mx1 = std::min(width_, int(std::ceil(bx1 + half + 1))),
+            my1 = std::min(height_, int(std::ceil(by1 + half + 1)));
   if (mx1 <= mx0 || my1 <= my0) return;
   const int mw = mx1 - mx0, mh = my1 - my0;
   std::vector<float> mask(size_t(mw) * mh, 0.0f);
@@ -400,8 +406,8 @@ void Canvas::blend_mask(const std::vector<float>& mask, int mx0, int my0, int mw
     for (int x = 0; x < mw; ++x) blend(mx0 + x, my0 + y, c, mask[size_t(y) * mw + x]);
 }
 
-void Canvas::text(const Font& font, const std::string& s, double x, double y, double size, Rgb c, HAlign h, VAlign v,
-                  bool vertical) {
+void Canvas::text(const Font& font, const std::string& s, double x, double y, double size, Rgb c, HAlign h,
+                  VAlign v, bool vertical) {
   if (s.empty()) return;
   const TextMask m = font.render(s, size);
   if (!vertical) {
@@ -412,7 +418,8 @@ void Canvas::text(const Font& font, const std::string& s, double x, double y, do
                 : v == VAlign::Top    ? y + m.ascent
                 : v == VAlign::Bottom ? y - m.descent
                                       : y + (m.ascent - m.descent) / 2;
-    blend_mask(m.alpha, int(std::lround(ox)) - m.origin_x, int(std::lround(oy)) - m.baseline, m.width, m.height, c);
+    blend_mask(m.alpha, int(std::lround(ox)) - m.origin_x, int(std::lround(oy)) - m.baseline, m.width,
+               m.height, c);
     return;
   }
   // Rotated a quarter turn anticlockwise: mask column mx goes to screen row (end - mx), mask
@@ -427,7 +434,8 @@ void Canvas::text(const Font& font, const std::string& s, double x, double y, do
   std::vector<float> rotated(size_t(m.width) * m.height);
   // rotated is m.height wide and m.width tall.
   for (int my = 0; my < m.height; ++my)
-    for (int mx = 0; mx < m.width; ++mx) rotated[size_t(m.width - 1 - mx) * m.height + my] = m.alpha[size_t(my) * m.width + mx];
+    for (int mx = 0; mx < m.width; ++mx)
+      rotated[size_t(m.width - 1 - mx) * m.height + my] = m.alpha[size_t(my) * m.width + mx];
   // Mask row m.baseline lands on base_col; mask column m.origin_x lands on origin_row.
   const int sx0 = base_col - m.baseline;
   const int sy0 = origin_row - (m.width - 1 - m.origin_x);
@@ -436,7 +444,8 @@ void Canvas::text(const Font& font, const std::string& s, double x, double y, do
 
 std::vector<uint8_t> Canvas::encode_png() const {
   std::vector<unsigned char> pixels(rgb_.size());
-  for (size_t i = 0; i < rgb_.size(); ++i) pixels[i] = (unsigned char)std::lround(std::clamp(rgb_[i], 0.0f, 1.0f) * 255.0f);
+  for (size_t i = 0; i < rgb_.size(); ++i)
+    pixels[i] = (unsigned char)std::lround(std::clamp(rgb_[i], 0.0f, 1.0f) * 255.0f);
   std::vector<uint8_t> png;
   auto sink = [](void* context, void* data, int size) {
     auto* out = static_cast<std::vector<uint8_t>*>(context);

@@ -40,9 +40,9 @@ constexpr double kTitleSize = 17;
 constexpr double kLabelSize = 14;
 constexpr double kTickSize = 12.5;
 constexpr double kLegendSize = 13;
-constexpr int kPad = 12;       // outer margin of every figure
-constexpr int kTickLen = 5;    // outward tick marks
-constexpr int kTickGap = 4;    // between a tick mark and its label
+constexpr int kPad = 12;     // outer margin of every figure
+constexpr int kTickLen = 5;  // outward tick marks
+constexpr int kTickGap = 4;  // between a tick mark and its label
 
 const Font& font() { return Font::default_font(); }
 
@@ -134,7 +134,8 @@ Axis choose_ticks(double lo, double hi, double length_px, double min_gap_px, boo
   }
   // Margins need the labels' horizontal width, whichever extent spaced them.
   a.max_label_width = 0;
-  for (const std::string& s : a.labels) a.max_label_width = std::max(a.max_label_width, font().text_width(s, kTickSize));
+  for (const std::string& s : a.labels)
+    a.max_label_width = std::max(a.max_label_width, font().text_width(s, kTickSize));
   return a;
 }
 
@@ -191,8 +192,8 @@ struct LegendEntry {
   Kind kind;
 };
 
-constexpr double kLegendSample = 28;  // length of the line sample
-constexpr double kLegendInset = 10;   // distance from the plot area's corner
+constexpr double kLegendSample = 28;    // length of the line sample
+constexpr double kLegendInset = 10;     // distance from the plot area's corner
 constexpr double kMaxLegendName = 320;  // longer legend names are cut
 
 struct Size {
@@ -226,9 +227,15 @@ void draw_legend(Canvas& c, const std::vector<LegendEntry>& entries, double x, d
     const double mid = std::floor(y + 6 + (i + 0.5) * row) + 0.5;
     const double sx0 = x + 8, sx1 = x + 8 + kLegendSample;
     switch (e.kind) {
-      case LegendEntry::Kind::Line: c.line(sx0, mid, sx1, mid, 2.0, e.colour); break;
-      case LegendEntry::Kind::Dashed: c.line(sx0, mid, sx1, mid, 1.5, e.colour, 6, 4); break;
-      case LegendEntry::Kind::Box: c.fill_rect(sx0 + 6, mid - 7, sx1 - 6, mid + 7, e.colour); break;
+      case LegendEntry::Kind::Line:
+        c.line(sx0, mid, sx1, mid, 2.0, e.colour);
+        break;
+      case LegendEntry::Kind::Dashed:
+        c.line(sx0, mid, sx1, mid, 1.5, e.colour, 6, 4);
+        break;
+      case LegendEntry::Kind::Box:
+        c.fill_rect(sx0 + 6, mid - 7, sx1 - 6, mid + 7, e.colour);
+        break;
     }
     c.text(font(), e.name, sx1 + 8, mid, kLegendSize, kInk, HAlign::Left, VAlign::Middle);
   }
@@ -261,7 +268,8 @@ void draw_y_ticks(Canvas& c, const Frame& f) {
   for (size_t i = 0; i < f.y.ticks.size(); ++i) {
     const double py = std::floor(a.y_to_px(f.y.ticks[i])) + 0.5;
     c.hline(a.left - 1 - kTickLen, a.left - 1, py, kSpine);
-    c.text(font(), f.y.labels[i], a.left - 1 - kTickLen - kTickGap, py, kTickSize, kInk, HAlign::Right, VAlign::Middle);
+    c.text(font(), f.y.labels[i], a.left - 1 - kTickLen - kTickGap, py, kTickSize, kInk, HAlign::Right,
+           VAlign::Middle);
   }
 }
 
@@ -270,7 +278,8 @@ void draw_x_ticks(Canvas& c, const Frame& f) {
   for (size_t i = 0; i < f.x.ticks.size(); ++i) {
     const double px = std::floor(a.x_to_px(f.x.ticks[i])) + 0.5;
     c.vline(px, a.bottom + 1, a.bottom + 1 + kTickLen, kSpine);
-    c.text(font(), f.x.labels[i], px, a.bottom + 1 + kTickLen + kTickGap, kTickSize, kInk, HAlign::Center, VAlign::Top);
+    c.text(font(), f.x.labels[i], px, a.bottom + 1 + kTickLen + kTickGap, kTickSize, kInk, HAlign::Center,
+           VAlign::Top);
   }
 }
 
@@ -283,8 +292,12 @@ void draw_title(Canvas& c, const std::string& title, double centre_x) {
   c.text(font(), title, x, kPad, size, kInk, HAlign::Left, VAlign::Top);
 }
 
-double title_block(const std::string& title) { return title.empty() ? 8 : font().line_height(kTitleSize) + 12; }
-double label_block(const std::string& label) { return label.empty() ? 0 : font().line_height(kLabelSize) + 8; }
+double title_block(const std::string& title) {
+  return title.empty() ? 8 : font().line_height(kTitleSize) + 12;
+}
+double label_block(const std::string& label) {
+  return label.empty() ? 0 : font().line_height(kLabelSize) + 8;
+}
 
 void write_png(const std::string& path, const Canvas& canvas) {
   const std::vector<uint8_t> png = canvas.encode_png();
@@ -304,13 +317,16 @@ std::string series_name(const std::string& name, size_t index) {
 // ---------------------------------------------------------------------------------------------
 // Line plot
 
-void write_line_plot_png(const std::string& path, const LinePlot& plot) { write_line_plot_png(path, plot, nullptr); }
+void write_line_plot_png(const std::string& path, const LinePlot& plot) {
+  write_line_plot_png(path, plot, nullptr);
+}
 
 void write_line_plot_png(const std::string& path, const LinePlot& plot, PlotArea* area_out) {
   const std::string where = "line plot '" + path + "'";
   KILN_CHECK(!path.empty(), "line plot: the output path is empty");
-  KILN_CHECK(plot.width >= 200 && plot.width <= 8000 && plot.height >= 150 && plot.height <= 8000, where, ": size ",
-             plot.width, "x", plot.height, " is out of range (width 200..8000, height 150..8000 pixels)");
+  KILN_CHECK(plot.width >= 200 && plot.width <= 8000 && plot.height >= 150 && plot.height <= 8000, where,
+             ": size ", plot.width, "x", plot.height,
+             " is out of range (width 200..8000, height 150..8000 pixels)");
   KILN_CHECK(!plot.series.empty(), where, ": the series list is empty");
 
   // Data ranges over the points that will be drawn.
@@ -321,9 +337,11 @@ void write_line_plot_png(const std::string& path, const LinePlot& plot, PlotArea
     KILN_CHECK(s.x.size() == s.y.size(), where, ": series ", series_name(s.name, i), " has ", s.x.size(),
                " x values but ", s.y.size(), " y values");
     for (size_t j = 0; j < s.x.size(); ++j) {
-      KILN_CHECK(std::isfinite(s.x[j]), where, ": series ", series_name(s.name, i), " has a non-finite x at index ", j);
+      KILN_CHECK(std::isfinite(s.x[j]), where, ": series ", series_name(s.name, i),
+                 " has a non-finite x at index ", j);
       KILN_CHECK(j == 0 || s.x[j] > s.x[j - 1], where, ": series ", series_name(s.name, i),
-                 " has x values that do not increase (x[", j - 1, "] = ", s.x[j - 1], ", x[", j, "] = ", s.x[j], ")");
+                 " has x values that do not increase (x[", j - 1, "] = ", s.x[j - 1], ", x[", j,
+                 "] = ", s.x[j], ")");
       if (!std::isfinite(s.y[j])) continue;
       x_lo = std::min(x_lo, s.x[j]);
       x_hi = std::max(x_hi, s.x[j]);
@@ -390,7 +408,8 @@ void write_line_plot_png(const std::string& path, const LinePlot& plot, PlotArea
         if (k + 1 < xs.size()) {
           const int n = int(std::hypot(xs[k + 1] - xs[k], ys[k + 1] - ys[k]) / 3);
           for (int m = 1; m <= n; ++m)
-            inked.emplace_back(xs[k] + (xs[k + 1] - xs[k]) * m / (n + 1), ys[k] + (ys[k + 1] - ys[k]) * m / (n + 1));
+            inked.emplace_back(xs[k] + (xs[k + 1] - xs[k]) * m / (n + 1),
+                               ys[k] + (ys[k + 1] - ys[k]) * m / (n + 1));
         }
       }
       xs.clear();
@@ -417,10 +436,11 @@ void write_line_plot_png(const std::string& path, const LinePlot& plot, PlotArea
   draw_y_ticks(c, f);
   draw_x_ticks(c, f);
   if (!plot.x_label.empty())
-    c.text(font(), plot.x_label, (a.left + a.right) / 2.0, a.bottom + 1 + kTickLen + kTickGap + tick_h + 6, kLabelSize,
-           kInk, HAlign::Center, VAlign::Top);
+    c.text(font(), plot.x_label, (a.left + a.right) / 2.0, a.bottom + 1 + kTickLen + kTickGap + tick_h + 6,
+           kLabelSize, kInk, HAlign::Center, VAlign::Top);
   if (!plot.y_label.empty())
-    c.text(font(), plot.y_label, kPad, (a.top + a.bottom) / 2.0, kLabelSize, kInk, HAlign::Left, VAlign::Middle, true);
+    c.text(font(), plot.y_label, kPad, (a.top + a.bottom) / 2.0, kLabelSize, kInk, HAlign::Left,
+           VAlign::Middle, true);
   draw_title(c, plot.title, (a.left + a.right) / 2.0);
 
   // Legend in the corner that covers the fewest drawn points (matplotlib's 'best'), trying
@@ -431,7 +451,8 @@ void write_line_plot_png(const std::string& path, const LinePlot& plot, PlotArea
       entries.push_back({truncated(plot.series[i].name, kLegendSize, kMaxLegendName), series_colour(i),
                          LegendEntry::Kind::Line});
   if (has_marker && !plot.marker_label.empty())
-    entries.push_back({truncated(plot.marker_label, kLegendSize, kMaxLegendName), kMarker, LegendEntry::Kind::Dashed});
+    entries.push_back(
+        {truncated(plot.marker_label, kLegendSize, kMaxLegendName), kMarker, LegendEntry::Kind::Dashed});
   if (!entries.empty()) {
     const Size s = legend_size(entries);
     const double at_left = a.left + kLegendInset, at_right = a.right - kLegendInset - s.w;
@@ -442,8 +463,8 @@ void write_line_plot_png(const std::string& path, const LinePlot& plot, PlotArea
     for (size_t k = 0; k < 4; ++k) {
       size_t hits = 0;
       for (const auto& [px, py] : inked)
-        hits += px >= corners[k].first - 3 && px <= corners[k].first + s.w + 3 && py >= corners[k].second - 3 &&
-                py <= corners[k].second + s.h + 3;
+        hits += px >= corners[k].first - 3 && px <= corners[k].first + s.w + 3 &&
+                py >= corners[k].second - 3 && py <= corners[k].second + s.h + 3;
       if (hits < best_hits) best = k, best_hits = hits;
     }
     draw_legend(c, entries, corners[best].first, corners[best].second);
@@ -516,7 +537,8 @@ void write_confusion_matrix_png(const std::string& path, const std::vector<std::
   // Colour bar: gradient over [0, max] with integer ticks on its right.
   const int bar_gap = cell < 30 ? 16 : 24, bar_w = 18;
   const double bar_max = max_count > 0 ? double(max_count) : 1.0;
-  Axis bar_axis = choose_ticks(0, bar_max, grid, 34, true, [&](const std::string&) { return font().line_height(kTickSize); });
+  Axis bar_axis = choose_ticks(0, bar_max, grid, 34, true,
+                               [&](const std::string&) { return font().line_height(kTickSize); });
 
   PlotArea a;
   a.left = int(std::ceil(kPad + font().line_height(kLabelSize) + 10 + name_w + kTickGap + tick_len));
@@ -531,7 +553,8 @@ void write_confusion_matrix_png(const std::string& path, const std::vector<std::
   a.y_max = 0;
   const int bar_x0 = a.right + bar_gap, bar_x1 = bar_x0 + bar_w;
   const int W = int(std::ceil(bar_x1 + tick_len + kTickGap + bar_axis.max_label_width + kPad + 4));
-  const int H = int(std::ceil(a.bottom + tick_len + kTickGap + x_names_h + 8 + font().line_height(kLabelSize) + kPad));
+  const int H =
+      int(std::ceil(a.bottom + tick_len + kTickGap + x_names_h + 8 + font().line_height(kLabelSize) + kPad));
 
   Canvas c(W, H, kWhite);
   const Font& fnt = font();
@@ -561,8 +584,8 @@ void write_confusion_matrix_png(const std::string& path, const std::vector<std::
     c.text(fnt, names[k], cx, a.bottom + tick_len + kTickGap, tick_size, kInk, HAlign::Center, VAlign::Top,
            vertical_x);
   }
-  c.text(fnt, "predicted", (a.left + a.right) / 2.0, a.bottom + tick_len + kTickGap + x_names_h + 8, kLabelSize, kInk,
-         HAlign::Center, VAlign::Top);
+  c.text(fnt, "predicted", (a.left + a.right) / 2.0, a.bottom + tick_len + kTickGap + x_names_h + 8,
+         kLabelSize, kInk, HAlign::Center, VAlign::Top);
   c.text(fnt, "actual", kPad, (a.top + a.bottom) / 2.0, kLabelSize, kInk, HAlign::Left, VAlign::Middle, true);
 
   // Colour bar, top = max.
@@ -572,7 +595,8 @@ void write_confusion_matrix_png(const std::string& path, const std::vector<std::
     const double py = std::floor(a.bottom - bar_axis.ticks[i] / bar_max * grid) + 0.5;
     const double row = std::min(py, a.bottom - 0.5);
     c.hline(bar_x1, bar_x1 + tick_len, row, kSpine);
-    c.text(fnt, bar_axis.labels[i], bar_x1 + tick_len + kTickGap, row, kTickSize, kInk, HAlign::Left, VAlign::Middle);
+    c.text(fnt, bar_axis.labels[i], bar_x1 + tick_len + kTickGap, row, kTickSize, kInk, HAlign::Left,
+           VAlign::Middle);
   }
   draw_title(c, title, (a.left + a.right) / 2.0);
 
@@ -594,7 +618,8 @@ void write_bar_chart_png(const std::string& path, const std::string& title, cons
   const std::string where = "bar chart '" + path + "'";
   KILN_CHECK(!path.empty(), "bar chart: the output path is empty");
   KILN_CHECK(!categories.empty(), where, ": no categories");
-  KILN_CHECK(categories.size() <= 1000, where, ": ", categories.size(), " categories are too many (at most 1000)");
+  KILN_CHECK(categories.size() <= 1000, where, ": ", categories.size(),
+             " categories are too many (at most 1000)");
   KILN_CHECK(!series.empty(), where, ": the series list is empty");
   double v_lo = 0, v_hi = 0;
   for (size_t i = 0; i < series.size(); ++i) {
@@ -602,8 +627,8 @@ void write_bar_chart_png(const std::string& path, const std::string& title, cons
     KILN_CHECK(s.values.size() == categories.size(), where, ": series ", series_name(s.name, i), " has ",
                s.values.size(), " values but there are ", categories.size(), " categories");
     for (size_t j = 0; j < s.values.size(); ++j) {
-      KILN_CHECK(std::isfinite(s.values[j]), where, ": series ", series_name(s.name, i), " has a non-finite value for '",
-                 categories[j], "'");
+      KILN_CHECK(std::isfinite(s.values[j]), where, ": series ", series_name(s.name, i),
+                 " has a non-finite value for '", categories[j], "'");
       v_lo = std::min(v_lo, s.values[j]);
       v_hi = std::max(v_hi, s.values[j]);
     }
@@ -637,7 +662,8 @@ void write_bar_chart_png(const std::string& path, const std::string& title, cons
   std::vector<LegendEntry> entries;
   for (size_t i = 0; i < ns; ++i)
     if (!series[i].name.empty())
-      entries.push_back({truncated(series[i].name, kLegendSize, kMaxLegendName), series_colour(i), LegendEntry::Kind::Box});
+      entries.push_back(
+          {truncated(series[i].name, kLegendSize, kMaxLegendName), series_colour(i), LegendEntry::Kind::Box});
   const Size legend = legend_size(entries);
 
   Frame f;
@@ -664,7 +690,8 @@ void write_bar_chart_png(const std::string& path, const std::string& title, cons
     double label_px = 0;
     for (const auto& texts : value_text)
       for (const std::string& t : texts)
-        label_px = std::max(label_px, vertical_values ? font().text_width(t, value_size) : font().line_height(value_size));
+        label_px = std::max(
+            label_px, vertical_values ? font().text_width(t, value_size) : font().line_height(value_size));
     label_px += 4;
     const double plot_h = a.bottom - a.top;
     // Smallest top limit that leaves `need` pixels above a bar of value v.
@@ -725,14 +752,16 @@ void write_bar_chart_png(const std::string& path, const std::string& title, cons
   for (size_t j = 0; j < ncat; ++j) {
     const double px = std::floor(a.x_to_px(double(j))) + 0.5;
     c.vline(px, a.bottom + 1, a.bottom + 1 + kTickLen, kSpine);
-    c.text(font(), cat_names[j], px, a.bottom + 1 + kTickLen + kTickGap, kTickSize, kInk, HAlign::Center, VAlign::Top,
-           vertical_x);
+    c.text(font(), cat_names[j], px, a.bottom + 1 + kTickLen + kTickGap, kTickSize, kInk, HAlign::Center,
+           VAlign::Top, vertical_x);
   }
   if (!y_label.empty())
-    c.text(font(), y_label, kPad, (a.top + a.bottom) / 2.0, kLabelSize, kInk, HAlign::Left, VAlign::Middle, true);
+    c.text(font(), y_label, kPad, (a.top + a.bottom) / 2.0, kLabelSize, kInk, HAlign::Left, VAlign::Middle,
+           true);
   draw_title(c, title, (a.left + a.right) / 2.0);
   if (!entries.empty())
-    draw_legend(c, entries, legend_left ? a.left + kLegendInset : a.right - kLegendInset - legend.w, a.top + kLegendInset);
+    draw_legend(c, entries, legend_left ? a.left + kLegendInset : a.right - kLegendInset - legend.w,
+                a.top + kLegendInset);
 
   write_png(path, c);
   if (area_out) *area_out = a;

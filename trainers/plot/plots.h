@@ -35,9 +35,9 @@ struct PlotArea {
 // them squeeze the chart; titles too wide for the figure are set smaller.
 
 struct Series {
-  std::string name;        // legend entry
-  std::vector<double> x;   // same length as y; x[i] < x[i+1]
-  std::vector<double> y;   // non-finite points are skipped (a gap in the line)
+  std::string name;       // legend entry
+  std::vector<double> x;  // same length as y; x[i] < x[i+1]
+  std::vector<double> y;  // non-finite points are skipped (a gap in the line)
 };
 
 struct LinePlot {

@@ -29,7 +29,8 @@ BatchNormOptions batchnorm_defaults() {
 
 namespace {
 
-constexpr const char* kProtocolUnchanged = "the tutorial describes batch normalisation but has no code to reproduce";
+constexpr const char* kProtocolUnchanged =
+    "the tutorial describes batch normalisation but has no code to reproduce";
 
 std::string with_commas(int64_t n) {
   std::string s = std::to_string(n);
@@ -47,7 +48,8 @@ ExperimentResult run_batchnorm(const BatchNormOptions& o) {
   ClassificationData data = load_classification(o.common, ctx, "cifar10", 0.0);
   std::printf("batchnorm: %s on %s\n", data.description.c_str(), ctx.device.str().c_str());
   const ImageTransform tf = tutorial_normalize(data.channels);
-  DataLoader train(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()), false, tf);
+  DataLoader train(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()),
+                   false, tf);
   DataLoader test(*data.test, kEvalBatchSize, nullptr, false, tf);
 
   // The parameter sets differ (no norm layers), so "the same initialisation" means the same
@@ -60,7 +62,8 @@ ExperimentResult run_batchnorm(const BatchNormOptions& o) {
   auto without_bn = make_resnet(data, ctx, false);
   // Training then starts from one generator position in both runs: the same data order.
   const uint64_t start_offset = std::max(offset_bn, default_generator().offset());
-  std::printf("ResNet-18: %s parameters with batch norm, %s without\n", with_commas(with_bn->num_parameters()).c_str(),
+  std::printf("ResNet-18: %s parameters with batch norm, %s without\n",
+              with_commas(with_bn->num_parameters()).c_str(),
               with_commas(without_bn->num_parameters()).c_str());
 
   PairedRuns runs(o.common, ctx, data, train, test, resume_dir, "");
@@ -78,31 +81,36 @@ ExperimentResult run_batchnorm(const BatchNormOptions& o) {
   const RunOutcome bn = run(*with_bn, names[0], true, "With batch norm");
   const RunOutcome plain = run(*without_bn, names[1], false, "Without batch norm");
 
-  write_line_plot_png(ctx.path("loss_curves.png"),
-                      paired_loss_plot("ResNet-18 training loss with and without batch normalisation",
-                                       "mean train loss", "with BatchNorm2d", bn, "without (Identity)", plain));
+  write_line_plot_png(
+      ctx.path("loss_curves.png"),
+      paired_loss_plot("ResNet-18 training loss with and without batch normalisation", "mean train loss",
+                       "with BatchNorm2d", bn, "without (Identity)", plain));
 
-  auto loss_at = [](const FitResult& f, size_t i) { return f.history.size() > i ? f.history[i].train_loss : std::nan(""); };
+  auto loss_at = [](const FitResult& f, size_t i) {
+    return f.history.size() > i ? f.history[i].train_loss : std::nan("");
+  };
   const size_t last = static_cast<size_t>(o.common.epochs - 1);
   ExperimentResult r = runs.result(bn, plain);
   r.experiment = "Batch normalisation (ResNet-18 with vs without)";
   r.tutorial_figure = "described only (no numbers)";
-  r.kiln_figure = "test accuracy " + percent(bn.test.accuracy) + " with batch norm vs " + percent(plain.test.accuracy) +
-                  " without";
-  r.notes = "same seed for both builds (identical convolution and classifier weights), same data order and dropout "
-            "draws; train loss after epoch 1: " + fixed(loss_at(bn.fit, 0), 3) + " with vs " +
-            fixed(loss_at(plain.fit, 0), 3) + " without, after epoch " + std::to_string(o.common.epochs) + ": " +
-            fixed(loss_at(bn.fit, last), 3) + " vs " + fixed(loss_at(plain.fit, last), 3) +
-            "; batch norm is evaluated with its running statistics";
+  r.kiln_figure = "test accuracy " + percent(bn.test.accuracy) + " with batch norm vs " +
+                  percent(plain.test.accuracy) + " without";
+  r.notes =
+      "same seed for both builds (identical convolution and classifier weights), same data order and dropout "
+      "draws; train loss after epoch 1: " +
+      fixed(loss_at(bn.fit, 0), 3) + " with vs " + fixed(loss_at(plain.fit, 0), 3) +
+      " without, after epoch " + std::to_string(o.common.epochs) + ": " + fixed(loss_at(bn.fit, last), 3) +
+      " vs " + fixed(loss_at(plain.fit, last), 3) + "; batch norm is evaluated with its running statistics";
   finish_report(r, unchanged);
   return r;
 }
 
 void add_batchnorm_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("batchnorm",
-                                 "the torchvision-style ResNet-18 (as disturb-label) with and without batch "
-                                 "normalisation (same seed, same data order): both loss curves and test accuracies "
-                                 "(the tutorial only describes it)");
+  auto* cmd =
+      app.add_subcommand("batchnorm",
+                         "the torchvision-style ResNet-18 (as disturb-label) with and without batch "
+                         "normalisation (same seed, same data order): both loss curves and test accuracies "
+                         "(the tutorial only describes it)");
   auto opts = std::make_shared<BatchNormOptions>(batchnorm_defaults());
   add_common_options(*cmd, opts->common, true);
   describe_protocol_unchanged(*cmd, kProtocolUnchanged);

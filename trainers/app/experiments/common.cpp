@@ -33,23 +33,28 @@ std::string resume_directory(const std::string& resume, const std::vector<std::s
   KILN_CHECK(std::filesystem::is_regular_file(p), "--resume ", resume, ": no such checkpoint file");
   std::string expected;
   for (const std::string& n : run_names) {
-    if (p.filename().string() == n + "_last.ckpt") return p.has_parent_path() ? p.parent_path().string() : ".";
+    if (p.filename().string() == n + "_last.ckpt")
+      return p.has_parent_path() ? p.parent_path().string() : ".";
     expected += (expected.empty() ? "" : " or ") + n + "_last.ckpt";
   }
   KILN_FAIL("--resume ", resume, ": expected ", expected, " written by an earlier `kiln ", command, "` run");
 }
 
 void describe_multi_run_resume(CLI::App& cmd) {
-  cmd.get_option("--resume")->description(
-      "the <run>_last.ckpt of an earlier run of this command: every run continues from its own checkpoint in that "
-      "directory (finished runs are loaded, not trained again)");
+  cmd.get_option("--resume")
+      ->description(
+          "the <run>_last.ckpt of an earlier run of this command: every run continues from its own "
+          "checkpoint in that "
+          "directory (finished runs are loaded, not trained again)");
 }
 
 FitResult fit_run(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader* val, const LossFn& loss,
                   RunContext& ctx, FitConfig c, const std::string& resume_dir) {
   const std::string ckpt = resume_dir.empty() ? "" : resume_dir + "/" + c.name + "_last.ckpt";
-  if (!ckpt.empty() && std::filesystem::exists(ckpt)) c.resume = ckpt;
-  else model.save(ctx.path(c.name + "_initial.safetensors"));
+  if (!ckpt.empty() && std::filesystem::exists(ckpt))
+    c.resume = ckpt;
+  else
+    model.save(ctx.path(c.name + "_initial.safetensors"));
   return fit(model, optimizer, train, val, loss, ctx, c);
 }
 
@@ -62,9 +67,10 @@ Series train_loss_series(const std::string& name, const std::vector<EpochRecord>
   return s;
 }
 
-ClassificationData load_classification(const CommonOptions& o, const RunContext& ctx, const std::string& preferred,
-                                       double val_fraction) {
-  KILN_CHECK(val_fraction >= 0 && val_fraction < 1, "validation fraction must be in [0, 1), got ", val_fraction);
+ClassificationData load_classification(const CommonOptions& o, const RunContext& ctx,
+                                       const std::string& preferred, double val_fraction) {
+  KILN_CHECK(val_fraction >= 0 && val_fraction < 1, "validation fraction must be in [0, 1), got ",
+             val_fraction);
   ImageData img = load_image_data(o.dataset, o.data_dir, preferred, o.limit);
   ClassificationData d;
   d.name = img.name;
@@ -72,7 +78,8 @@ ClassificationData load_classification(const CommonOptions& o, const RunContext&
   d.channels = img.train.inputs.size(1);
   const int64_t n = img.train.size();
   const int64_t n_val = static_cast<int64_t>(std::llround(val_fraction * n));
-  KILN_CHECK(n - n_val >= 1, "not enough training samples (", n, ") for a validation split of ", val_fraction);
+  KILN_CHECK(n - n_val >= 1, "not enough training samples (", n, ") for a validation split of ",
+             val_fraction);
   // The split has its own generator so it does not depend on anything drawn before it.
   Generator split_gen(o.seed ^ 0x5eed5011ULL);
   const Split split = random_split(n, n_val, split_gen);
@@ -106,13 +113,13 @@ ImageTransform tutorial_normalize(int64_t channels) {
 }
 
 std::string resnet_id(const ClassificationData& data, bool batchnorm) {
-  return "ResNet18(in=" + std::to_string(data.channels) + ", classes=" + std::to_string(data.class_names.size()) +
-         (batchnorm ? "" : ", no batchnorm") + ")";
+  return "ResNet18(in=" + std::to_string(data.channels) +
+         ", classes=" + std::to_string(data.class_names.size()) + (batchnorm ? "" : ", no batchnorm") + ")";
 }
 
 std::string cifar_resnet_id(const ClassificationData& data) {
-  return "CifarResNet18(in=" + std::to_string(data.channels) + ", classes=" + std::to_string(data.class_names.size()) +
-         ")";
+  return "CifarResNet18(in=" + std::to_string(data.channels) +
+         ", classes=" + std::to_string(data.class_names.size()) + ")";
 }
 
 std::unique_ptr<CifarResNet18> make_cifar_resnet(const ClassificationData& data, const RunContext& ctx) {
@@ -130,12 +137,14 @@ void print_headline(const ExperimentResult& r) {
 }
 
 void describe_protocol_unchanged(CLI::App& cmd, const std::string& why) {
-  cmd.get_option("--protocol")->description("accepted for uniformity, but --protocol seed changes nothing here: " + why);
+  cmd.get_option("--protocol")
+      ->description("accepted for uniformity, but --protocol seed changes nothing here: " + why);
 }
 
 std::string protocol_unchanged_note(const RunContext& ctx, const std::string& why) {
   if (!ctx.tutorial_protocol) return "";
-  const std::string note = "--protocol seed changes nothing here (" + why + "); this is kiln's default protocol";
+  const std::string note =
+      "--protocol seed changes nothing here (" + why + "); this is kiln's default protocol";
   std::printf("%s\n", note.c_str());
   return note;
 }
@@ -163,8 +172,9 @@ TestReport evaluate_test(Module& model, DataLoader& test, const ClassificationDa
   return r;
 }
 
-void plot_loss_curves(const std::string& path, const std::string& title, const std::vector<EpochRecord>& history,
-                      int64_t marker_epoch, const std::string& marker_label) {
+void plot_loss_curves(const std::string& path, const std::string& title,
+                      const std::vector<EpochRecord>& history, int64_t marker_epoch,
+                      const std::string& marker_label) {
   Series train{"train", {}, {}}, val{"validation", {}, {}};
   for (const EpochRecord& r : history) {
     train.x.push_back(double(r.epoch));

@@ -20,8 +20,8 @@
 namespace kiln {
 
 struct ClassificationData {
-  std::string name;           // dataset name, e.g. "cifar10"
-  std::string description;    // for reports: name, sizes, substitution, --limit
+  std::string name;         // dataset name, e.g. "cifar10"
+  std::string description;  // for reports: name, sizes, substitution, --limit
   std::vector<std::string> class_names;
   int64_t channels = 0;
   // On the run's device; stable addresses (loaders refer to them).
@@ -30,8 +30,8 @@ struct ClassificationData {
 
 // Loads `preferred` (or its stand-in, see datasets.h), keeps the first --limit training
 // samples, and holds out `val_fraction` of them (random, seeded) for validation.
-ClassificationData load_classification(const CommonOptions& o, const RunContext& ctx, const std::string& preferred,
-                                       double val_fraction);
+ClassificationData load_classification(const CommonOptions& o, const RunContext& ctx,
+                                       const std::string& preferred, double val_fraction);
 
 // The step flags every experiment shares: --clip-grad, --skip-nonfinite, --no-graph.
 void apply_train_flags(const CommonOptions& o, TrainOptions& train);
@@ -41,7 +41,8 @@ ImageTransform tutorial_normalize(int64_t channels);
 
 // The torchvision-style ResNet-18 of the DisturbLabel section (used by disturb-label,
 // label-smoothing, batchnorm and weighted-loss), for this data, on the run's device.
-std::unique_ptr<ResNet18> make_resnet(const ClassificationData& data, const RunContext& ctx, bool batchnorm = true);
+std::unique_ptr<ResNet18> make_resnet(const ClassificationData& data, const RunContext& ctx,
+                                      bool batchnorm = true);
 std::string resnet_id(const ClassificationData& data, bool batchnorm);
 
 // The author's own CIFAR ResNet-18 (`modeltype('resnet18')`, used by early-stopping).
@@ -59,8 +60,9 @@ TestReport evaluate_test(Module& model, DataLoader& test, const ClassificationDa
                          const std::string& prefix, const std::string& title);
 
 // Train (and validation, when present) loss per epoch -> PNG; marker at `marker_epoch` > 0.
-void plot_loss_curves(const std::string& path, const std::string& title, const std::vector<EpochRecord>& history,
-                      int64_t marker_epoch = 0, const std::string& marker_label = "");
+void plot_loss_curves(const std::string& path, const std::string& title,
+                      const std::vector<EpochRecord>& history, int64_t marker_epoch = 0,
+                      const std::string& marker_label = "");
 
 // "12.34%" and fixed-point text.
 std::string percent(double fraction);

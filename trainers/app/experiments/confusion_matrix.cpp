@@ -46,15 +46,16 @@ ConfusionMatrixOptions confusion_matrix_defaults() {
 ExperimentResult run_confusion_matrix(const ConfusionMatrixOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   KILN_CHECK(!o.actual.empty(), "--actual is empty: give at least one label");
-  KILN_CHECK(o.actual.size() == o.predicted.size(), "--actual has ", o.actual.size(), " labels but --predicted has ",
-             o.predicted.size(), ": they must pair up one to one");
+  KILN_CHECK(o.actual.size() == o.predicted.size(), "--actual has ", o.actual.size(),
+             " labels but --predicted has ", o.predicted.size(), ": they must pair up one to one");
   int64_t max_label = 0;
   for (const auto* list : {&o.actual, &o.predicted})
     for (int64_t v : *list) {
       KILN_CHECK(v >= 0, "labels must be >= 0, got ", v);
       max_label = std::max(max_label, v);
     }
-  KILN_CHECK(max_label < kMaxClasses, "labels must be below ", kMaxClasses, " (a readable heatmap), got ", max_label);
+  KILN_CHECK(max_label < kMaxClasses, "labels must be below ", kMaxClasses, " (a readable heatmap), got ",
+             max_label);
   RunContext ctx = make_run_context(o.common, "confusion-matrix");
 
   // Classes 0..max label, so a class that never occurs still gets its row and column
@@ -65,8 +66,8 @@ ExperimentResult run_confusion_matrix(const ConfusionMatrixOptions& o) {
   std::vector<std::string> names;
   for (int64_t c = 0; c < k; ++c) names.push_back(std::to_string(c));
   const auto rows = cm.rows();
-  const bool tutorial = o.actual == confusion_matrix_defaults().actual &&
-                        o.predicted == confusion_matrix_defaults().predicted;
+  const bool tutorial =
+      o.actual == confusion_matrix_defaults().actual && o.predicted == confusion_matrix_defaults().predicted;
   write_confusion_matrix_png(ctx.path("confusion_matrix.png"), rows, names,
                              tutorial ? "Confusion matrix: the tutorial's example" : "Confusion matrix");
 
@@ -77,7 +78,8 @@ ExperimentResult run_confusion_matrix(const ConfusionMatrixOptions& o) {
       predicted_count[p] += cm.count(a, p);
       actual_count[a] += cm.count(a, p);
     }
-  const auto most = std::max_element(predicted_count.begin(), predicted_count.end()) - predicted_count.begin();
+  const auto most =
+      std::max_element(predicted_count.begin(), predicted_count.end()) - predicted_count.begin();
   std::string recalls;
   const std::vector<double> per_class = cm.per_class_accuracy();
   for (int64_t c = 0; c < k; ++c) {
@@ -89,20 +91,23 @@ ExperimentResult run_confusion_matrix(const ConfusionMatrixOptions& o) {
 
   ExperimentResult r;
   r.experiment = "Confusion matrix";
-  r.tutorial_figure = tutorial ? std::string(kTutorialMatrix) + " (sklearn's counts behind the tutorial's heatmap)"
-                             : "n/a (--actual/--predicted replace the tutorial's lists)";
+  r.tutorial_figure = tutorial
+                          ? std::string(kTutorialMatrix) + " (sklearn's counts behind the tutorial's heatmap)"
+                          : "n/a (--actual/--predicted replace the tutorial's lists)";
   r.kiln_figure = matrix_text(rows);
-  r.dataset = tutorial ? "the tutorial's 16 (actual, predicted) pairs"
-                       : std::to_string(o.actual.size()) + " (actual, predicted) pairs from --actual/--predicted";
+  r.dataset = tutorial
+                  ? "the tutorial's 16 (actual, predicted) pairs"
+                  : std::to_string(o.actual.size()) + " (actual, predicted) pairs from --actual/--predicted";
   r.device = "cpu";
   r.plots = {"confusion_matrix.png"};
   char notes[256];
-  std::snprintf(notes, sizeof notes,
-                "rows = actual, columns = predicted; accuracy %s; recall per class %s; class %lld takes %lld of %lld "
-                "predictions (it is %lld of %lld actual labels)",
-                percent(cm.accuracy()).c_str(), recalls.c_str(), static_cast<long long>(most),
-                static_cast<long long>(predicted_count[most]), static_cast<long long>(cm.total()),
-                static_cast<long long>(actual_count[most]), static_cast<long long>(cm.total()));
+  std::snprintf(
+      notes, sizeof notes,
+      "rows = actual, columns = predicted; accuracy %s; recall per class %s; class %lld takes %lld of %lld "
+      "predictions (it is %lld of %lld actual labels)",
+      percent(cm.accuracy()).c_str(), recalls.c_str(), static_cast<long long>(most),
+      static_cast<long long>(predicted_count[most]), static_cast<long long>(cm.total()),
+      static_cast<long long>(actual_count[most]), static_cast<long long>(cm.total()));
   r.notes = notes;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("confusion-matrix: %s\n%s%s\nwrote %s\n", r.dataset.c_str(), cm.to_text(names).c_str(),
@@ -112,14 +117,17 @@ ExperimentResult run_confusion_matrix(const ConfusionMatrixOptions& o) {
 }
 
 void add_confusion_matrix_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("confusion-matrix",
-                                 "the tutorial's confusion-matrix example (or your own label lists) as text and "
-                                 "confusion_matrix.png; rows = actual, columns = predicted");
+  auto* cmd =
+      app.add_subcommand("confusion-matrix",
+                         "the tutorial's confusion-matrix example (or your own label lists) as text and "
+                         "confusion_matrix.png; rows = actual, columns = predicted");
   auto opts = std::make_shared<ConfusionMatrixOptions>(confusion_matrix_defaults());
   // Nothing is trained or loaded: the output directory is the only shared flag that applies.
-  cmd->add_option("--out", opts->common.out, "output directory for confusion_matrix.png")->capture_default_str();
-  cmd->add_option("--actual", opts->actual,
-                  "actual labels, comma-separated (classes are 0 .. the largest label; default: the tutorial's)")
+  cmd->add_option("--out", opts->common.out, "output directory for confusion_matrix.png")
+      ->capture_default_str();
+  cmd->add_option(
+         "--actual", opts->actual,
+         "actual labels, comma-separated (classes are 0 .. the largest label; default: the tutorial's)")
       ->delimiter(',')
       ->check(CLI::Range(int64_t(0), kMaxClasses - 1))
       ->capture_default_str();

@@ -38,11 +38,12 @@ std::string join(const std::vector<int64_t>& v) {
 
 // The tutorial's check: DisturbLabel on the first shuffled training batch, labels before and
 // after, and the fraction kept. Its own generator, so the training runs do not depend on it.
-double one_batch_check(const ClassificationData& data, const DisturbLabelOptions& o, const ImageTransform& tf) {
+double one_batch_check(const ClassificationData& data, const DisturbLabelOptions& o,
+                       const ImageTransform& tf) {
   Generator gen(o.common.seed ^ 0xc4ec4ULL);
   const int64_t classes = static_cast<int64_t>(data.class_names.size());
-  DataLoader loader(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()), false, tf,
-                    gen);
+  DataLoader loader(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()),
+                    false, tf, gen);
   loader.start_epoch();
   Batch batch;
   KILN_CHECK(loader.next(batch), "disturb-label: the training set is empty");
@@ -57,15 +58,16 @@ double one_batch_check(const ClassificationData& data, const DisturbLabelOptions
   std::printf("  labels:    %s\n  disturbed: %s\n", join(before).c_str(), join(after).c_str());
   std::printf("  kept %lld/%zu = %s (expected p_c = 1 - %lld/%lld * %g/100 = %s; the tutorial got 0.78125)\n",
               static_cast<long long>(kept), before.size(), fixed(fraction, 5).c_str(),
-              static_cast<long long>(classes - 1), static_cast<long long>(classes), o.alpha, fixed(p_c, 4).c_str());
+              static_cast<long long>(classes - 1), static_cast<long long>(classes), o.alpha,
+              fixed(p_c, 4).c_str());
   return fraction;
 }
 
 }  // namespace
 
 ExperimentResult run_disturb_label(const DisturbLabelOptions& o) {
-  KILN_CHECK(std::isfinite(o.alpha) && o.alpha >= 0 && o.alpha <= 100, "--alpha must be a percentage in [0, 100], got ",
-             o.alpha);
+  KILN_CHECK(std::isfinite(o.alpha) && o.alpha >= 0 && o.alpha <= 100,
+             "--alpha must be a percentage in [0, 100], got ", o.alpha);
   RunContext ctx = make_run_context(o.common, "disturb-label");
   const std::vector<std::string> names = {"true_labels", "disturb_label"};
   const std::string resume_dir = resume_directory(o.common.resume, names, "disturb-label");
@@ -76,7 +78,8 @@ ExperimentResult run_disturb_label(const DisturbLabelOptions& o) {
   const ImageTransform tf = tutorial_normalize(data.channels);
   const double kept = one_batch_check(data, o, tf);
 
-  DataLoader train(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()), false, tf);
+  DataLoader train(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()),
+                   false, tf);
   DataLoader test(*data.test, kEvalBatchSize, nullptr, false, tf);
   auto model = make_resnet(data, ctx);
   // The fresh initialisation and the generator position after it: the default protocol
@@ -119,52 +122,57 @@ ExperimentResult run_disturb_label(const DisturbLabelOptions& o) {
   std::snprintf(alpha_text, sizeof alpha_text, "%g%%", o.alpha);
   const std::string heading =
       std::string("run 2: DisturbLabel(alpha=") + alpha_text + "), " +
-      (ctx.tutorial_protocol ? "continuing from run 1's weights and Adam state, in eval mode: batch norm frozen at "
-                               "run 1's running statistics, Dropout2d off (--protocol seed)"
-                             : "from the same initial weights, in train mode");
+      (ctx.tutorial_protocol
+           ? "continuing from run 1's weights and Adam state, in eval mode: batch norm frozen at "
+             "run 1's running statistics, Dropout2d off (--protocol seed)"
+           : "from the same initial weights, in train mode");
   const RunOutcome run2 = runs.train_and_test(*model, *opt, c2, ce, heading, "DisturbLabel");
 
   const std::string label = std::string("DisturbLabel ") + alpha_text;
-  write_line_plot_png(ctx.path("loss_curves.png"),
-                      paired_loss_plot("Training loss: true labels vs DisturbLabel",
-                                       "mean train loss (against the labels trained on)", "true labels", run1, label,
-                                       run2));
+  write_line_plot_png(
+      ctx.path("loss_curves.png"),
+      paired_loss_plot("Training loss: true labels vs DisturbLabel",
+                       "mean train loss (against the labels trained on)", "true labels", run1, label, run2));
 
   const double loss1 = run1.fit.history.empty() ? std::nan("") : run1.fit.history.back().train_loss;
   const double loss2 = run2.fit.history.empty() ? std::nan("") : run2.fit.history.back().train_loss;
   ExperimentResult r = runs.result(run1, run2);
   r.experiment = std::string("DisturbLabel (alpha = ") + alpha_text + ")";
   r.tutorial_figure = "test accuracy 81.34% (true labels) vs 82.46% (DisturbLabel 30%)";
-  r.kiln_figure = "test accuracy " + percent(run1.test.accuracy) + " (true labels) vs " + percent(run2.test.accuracy) +
-                  " (" + label + ")";
-  r.notes = std::string(ctx.tutorial_protocol
-                            ? "--protocol seed: the DisturbLabel run continued from the true-label run's final weights "
-                              "and optimizer state (the tutorial reused the model object) and trained in eval mode "
-                              "(the tutorial never called resnet.train() after evaluating run 1): batch norm used run "
-                              "1's running statistics, never updated, and Dropout2d was off"
-                            : "default protocol: both runs from the same fresh initialisation, data order and dropout "
-                              "draws, both in train mode (the tutorial's second run continued from the first run's "
-                              "weights, in eval mode: --protocol seed)") +
-            "; one-batch check kept " + fixed(kept, 5) + " of the labels (expected p_c " +
-            fixed(1.0 - double(classes - 1) / double(classes) * o.alpha / 100.0, 2) +
-            ", the tutorial 0.78125); final train loss " + fixed(loss1, 3) + " (true labels) vs " + fixed(loss2, 3) +
-            " (DisturbLabel, measured against the disturbed labels; the tutorial 0.017 vs ~1.18)";
+  r.kiln_figure = "test accuracy " + percent(run1.test.accuracy) + " (true labels) vs " +
+                  percent(run2.test.accuracy) + " (" + label + ")";
+  r.notes =
+      std::string(
+          ctx.tutorial_protocol
+              ? "--protocol seed: the DisturbLabel run continued from the true-label run's final weights "
+                "and optimizer state (the tutorial reused the model object) and trained in eval mode "
+                "(the tutorial never called resnet.train() after evaluating run 1): batch norm used run "
+                "1's running statistics, never updated, and Dropout2d was off"
+              : "default protocol: both runs from the same fresh initialisation, data order and dropout "
+                "draws, both in train mode (the tutorial's second run continued from the first run's "
+                "weights, in eval mode: --protocol seed)") +
+      "; one-batch check kept " + fixed(kept, 5) + " of the labels (expected p_c " +
+      fixed(1.0 - double(classes - 1) / double(classes) * o.alpha / 100.0, 2) +
+      ", the tutorial 0.78125); final train loss " + fixed(loss1, 3) + " (true labels) vs " +
+      fixed(loss2, 3) + " (DisturbLabel, measured against the disturbed labels; the tutorial 0.017 vs ~1.18)";
   finish_report(r, "");
   return r;
 }
 
 void add_disturb_label_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("disturb-label",
-                                 "the torchvision-style ResNet-18 (3x3 stem, max-pool kept, Dropout2d(0.5) + "
-                                 "Linear(512, 10)) with true labels vs DisturbLabel(alpha=30%): default, both runs from "
-                                 "the same initialisation in train mode; --protocol seed, the second run continues "
-                                 "from the first's weights and Adam state in eval mode (batch norm frozen, dropout "
-                                 "off), as the tutorial's code did");
+  auto* cmd = app.add_subcommand(
+      "disturb-label",
+      "the torchvision-style ResNet-18 (3x3 stem, max-pool kept, Dropout2d(0.5) + "
+      "Linear(512, 10)) with true labels vs DisturbLabel(alpha=30%): default, both runs from "
+      "the same initialisation in train mode; --protocol seed, the second run continues "
+      "from the first's weights and Adam state in eval mode (batch norm frozen, dropout "
+      "off), as the tutorial's code did");
   auto opts = std::make_shared<DisturbLabelOptions>(disturb_label_defaults());
   add_common_options(*cmd, opts->common, true);
   describe_multi_run_resume(*cmd);
-  cmd->add_option("--alpha", opts->alpha, "DisturbLabel rate in percent: each label is replaced with probability "
-                                          "alpha/100 by a uniformly drawn class")
+  cmd->add_option("--alpha", opts->alpha,
+                  "DisturbLabel rate in percent: each label is replaced with probability "
+                  "alpha/100 by a uniformly drawn class")
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
   cmd->callback([opts] { run_disturb_label(*opts); });

@@ -26,11 +26,13 @@ namespace {
 
 // The tutorial protocol draws DisturbValue's noisy samples as the tutorial's code did.
 kernels::DisturbValueSelection selection_for(bool tutorial) {
-  return tutorial ? kernels::DisturbValueSelection::TutorialZeroing : kernels::DisturbValueSelection::ExactCount;
+  return tutorial ? kernels::DisturbValueSelection::TutorialZeroing
+                  : kernels::DisturbValueSelection::ExactCount;
 }
 
 // Debian's python3-sklearn ships the Boston housing table.
-constexpr const char* kSklearnBoston = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
+constexpr const char* kSklearnBoston =
+    "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv";
 // The tutorial's noise_generator: torch.normal(0, 1e-8, ...).
 constexpr double kTutorialSigma = 1e-8;
 // Rows held out for the test RMSE: kiln's default, and the author's 50:50 split (--protocol seed).
@@ -50,8 +52,8 @@ struct RegressionData {
   std::string description;
   std::string target;
   int64_t features = 0;
-  Dataset train, test;    // scaled, on the run's device
-  Tensor test_targets;    // original units, host
+  Dataset train, test;  // scaled, on the run's device
+  Tensor test_targets;  // original units, host
   ColumnScaler target_scaler;
   double mean_baseline_rmse = 0;  // predicting the training mean, original units
 };
@@ -94,7 +96,8 @@ RegressionData load_regression(const DisturbValueOptions& o, const RunContext& c
   d.test_targets = test.targets;
 
   const std::vector<double> y_train = train.targets.to_vector<double>();
-  const double mean = std::accumulate(y_train.begin(), y_train.end(), 0.0) / static_cast<double>(y_train.size());
+  const double mean =
+      std::accumulate(y_train.begin(), y_train.end(), 0.0) / static_cast<double>(y_train.size());
   d.mean_baseline_rmse = rmse(Tensor::full(test.targets.shape(), mean, DType::Float64), test.targets);
 
   const std::string name = o.csv.empty() ? "Boston housing" : std::filesystem::path(path).filename().string();
@@ -104,8 +107,8 @@ RegressionData load_regression(const DisturbValueOptions& o, const RunContext& c
                 static_cast<long long>(d.features), d.target.c_str());
   d.description = desc;
   if (o.common.limit > 0) d.description += ", --limit " + std::to_string(o.common.limit);
-  d.description += std::string(ctx.tutorial_protocol ? ", min-max scaled on the whole table" :
-                                                     ", min-max scaled on the training split") +
+  d.description += std::string(ctx.tutorial_protocol ? ", min-max scaled on the whole table"
+                                                     : ", min-max scaled on the training split") +
                    ", " + path;
   return d;
 }
@@ -140,14 +143,18 @@ std::string list(const std::vector<double>& v, const char* format) {
 
 // The tutorial's demonstration: one shuffled training batch of targets before and after the
 // noise, and how many changed. Generators of its own, so the training runs do not depend on it.
-int64_t one_batch_demonstration(const RegressionData& d, const DisturbValueOptions& o, double sigma, bool tutorial) {
+int64_t one_batch_demonstration(const RegressionData& d, const DisturbValueOptions& o, double sigma,
+                                bool tutorial) {
   Generator gen(o.common.seed ^ 0xdeb0ULL);
-  DataLoader loader(d.train, o.common.batch_size, std::make_shared<RandomSampler>(d.train.size()), false, {}, gen);
+  DataLoader loader(d.train, o.common.batch_size, std::make_shared<RandomSampler>(d.train.size()), false, {},
+                    gen);
   loader.start_epoch();
   Batch batch;
   KILN_CHECK(loader.next(batch), "disturb-value: the training set is empty");
   const Tensor noisy = disturb_value(batch.targets, o.alpha, sigma, gen, selection_for(tutorial));
-  auto values = [](const Tensor& t) { return t.to(Device::cpu()).to(DType::Float64).contiguous().to_vector<double>(); };
+  auto values = [](const Tensor& t) {
+    return t.to(Device::cpu()).to(DType::Float64).contiguous().to_vector<double>();
+  };
   const std::vector<double> before = values(batch.targets), after = values(noisy);
   std::vector<double> diff;
   int64_t changed = 0;
@@ -155,10 +162,11 @@ int64_t one_batch_demonstration(const RegressionData& d, const DisturbValueOptio
     diff.push_back(after[i] - before[i]);
     changed += after[i] != before[i];
   }
-  std::printf("one-batch demonstration: %s on one shuffled training batch of %zu targets (min-max scaled)\n",
-              tutorial ? "the tutorial's noise_generator (N(0, 1e-8) for all, then zeroed draws with replacement)"
-                     : ("DisturbValue(alpha " + fmt("%g", o.alpha) + ", sigma " + fmt("%g", sigma) + ")").c_str(),
-              before.size());
+  std::printf(
+      "one-batch demonstration: %s on one shuffled training batch of %zu targets (min-max scaled)\n",
+      tutorial ? "the tutorial's noise_generator (N(0, 1e-8) for all, then zeroed draws with replacement)"
+               : ("DisturbValue(alpha " + fmt("%g", o.alpha) + ", sigma " + fmt("%g", sigma) + ")").c_str(),
+      before.size());
   std::printf("  targets:   %s\n  disturbed: %s\n  disturbed - targets: %s\n", list(before, "%.4f").c_str(),
               list(after, "%.4f").c_str(), list(diff, "%.3g").c_str());
   std::printf("  changed: %lld of %zu targets\n", static_cast<long long>(changed), before.size());
@@ -173,8 +181,8 @@ std::string disturb_value_tutorial_noise_note(int64_t batch_size, double alpha) 
   const auto draws = static_cast<int64_t>(static_cast<double>(batch_size) * (1.0 - alpha));
   const double noised = std::pow(1.0 - 1.0 / static_cast<double>(batch_size), static_cast<double>(draws));
   return "int(N*(1-alpha)) = " + std::to_string(draws) + " of each batch of " + std::to_string(batch_size) +
-         " zeroed by draws WITH replacement, so about " + percent(noised) + " of a full batch keeps its noise (" +
-         percent(1.0 - noised) + " zeroed), not " + percent(alpha);
+         " zeroed by draws WITH replacement, so about " + percent(noised) +
+         " of a full batch keeps its noise (" + percent(1.0 - noised) + " zeroed), not " + percent(alpha);
 }
 
 DisturbValueOptions disturb_value_defaults() {
@@ -196,8 +204,9 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
   const bool tutorial = ctx.tutorial_protocol;
   const RegressionData data = load_regression(o, ctx);
   const double sigma = tutorial ? kTutorialSigma : o.sigma;
-  std::printf("disturb-value: the Regressor on %s on %s, %s protocol (alpha %g, sigma %g)\n", data.description.c_str(),
-              ctx.device.str().c_str(), tutorial ? "the tutorial's" : "kiln's default", o.alpha, sigma);
+  std::printf("disturb-value: the Regressor on %s on %s, %s protocol (alpha %g, sigma %g)\n",
+              data.description.c_str(), ctx.device.str().c_str(),
+              tutorial ? "the tutorial's" : "kiln's default", o.alpha, sigma);
   const int64_t demo_changed = one_batch_demonstration(data, o, sigma, tutorial);
 
   const LossFn mse = [](const Tensor& out, const Tensor& y) { return mse_loss(out, y); };
@@ -213,10 +222,12 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
   TensorMap initial;
   for (const auto& [name, t] : model.state_dict()) initial[name] = t.clone();
   const uint64_t start_offset = default_generator().offset();
-  auto make_opt = [&] { return make_adam(model.parameters(), o.common.lr, 0.9, 0.999, 1e-8, o.weight_decay); };
+  auto make_opt = [&] {
+    return make_adam(model.parameters(), o.common.lr, 0.9, 0.999, 1e-8, o.weight_decay);
+  };
   auto opt = make_opt();
-  DataLoader train(data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train.size()), false, {},
-                   loader_gen);
+  DataLoader train(data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train.size()), false,
+                   {}, loader_gen);
 
   auto train_one = [&](const std::string& name, bool disturb) {
     // Default protocol: every run starts from the same state (weights, fresh Adam, dropout
@@ -267,10 +278,12 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
   std::printf("run 1: clean targets\n");
   const RunOutcome clean = train_one("clean", false);
   std::printf("run 2: DisturbValue, %s\n",
-              tutorial ? "continuing from run 1's weights and Adam state (--protocol seed)" : "from the same initial weights");
+              tutorial ? "continuing from run 1's weights and Adam state (--protocol seed)"
+                       : "from the same initial weights");
   const RunOutcome noisy = train_one("disturb_value", true);
 
-  const std::string noise_name = "DisturbValue (alpha " + fmt("%g", o.alpha) + ", sigma " + fmt("%g", sigma) + ")";
+  const std::string noise_name =
+      "DisturbValue (alpha " + fmt("%g", o.alpha) + ", sigma " + fmt("%g", sigma) + ")";
   const bool boston = o.csv.empty();
   const std::string units = boston ? "$1000s" : data.target + "'s units";
   LinePlot loss_plot;
@@ -299,37 +312,42 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
   r.experiment = "DisturbValue (Regressor, alpha = " + fmt("%g", o.alpha) + ")";
   r.tutorial_figure = "training-loss curves only (no test number)";
   r.kiln_figure = "test RMSE (" + units + "): clean " + fmt("%.3f", clean.test_rmse) + ", DisturbValue " +
-                  fmt("%.3f", noisy.test_rmse) + "; final train MSE " + fmt("%.4f", clean.fit.history.back().train_loss) +
-                  " vs " + fmt("%.4f", noisy.fit.history.back().train_loss);
+                  fmt("%.3f", noisy.test_rmse) + "; final train MSE " +
+                  fmt("%.4f", clean.fit.history.back().train_loss) + " vs " +
+                  fmt("%.4f", noisy.fit.history.back().train_loss);
   r.dataset = data.description;
   r.device = ctx.device.str();
   r.seconds = clean.fit.seconds + noisy.fit.seconds;
   r.plots = {"loss_curves.png", "test_rmse.png"};
   std::string notes;
   if (tutorial) {
-    notes = "--protocol seed (the tutorial's noise_generator: N(0, 1e-8) for every target, then " +
-            disturb_value_tutorial_noise_note(o.common.batch_size, o.alpha) +
-            "; std 1e-8 is effectively no noise: only " + percent(noisy.changed_fraction) +
-            " of the float32 targets changed at all); the DisturbValue run continued from the clean run's final "
-            "weights and Adam state (the tutorial built one Regressor and one Adam), so its curve starts where the "
-            "clean one ended; the author's data preparation: min-max scaling fitted on the whole table, then a " +
-            fmt("%g", 100 * (1 - effective_test_fraction(o, true))) + ":" +
-            fmt("%g", 100 * effective_test_fraction(o, true)) + " train/test split";
+    notes =
+        "--protocol seed (the tutorial's noise_generator: N(0, 1e-8) for every target, then " +
+        disturb_value_tutorial_noise_note(o.common.batch_size, o.alpha) +
+        "; std 1e-8 is effectively no noise: only " + percent(noisy.changed_fraction) +
+        " of the float32 targets changed at all); the DisturbValue run continued from the clean run's final "
+        "weights and Adam state (the tutorial built one Regressor and one Adam), so its curve starts where "
+        "the "
+        "clean one ended; the author's data preparation: min-max scaling fitted on the whole table, then a " +
+        fmt("%g", 100 * (1 - effective_test_fraction(o, true))) + ":" +
+        fmt("%g", 100 * effective_test_fraction(o, true)) + " train/test split";
   } else {
-    notes = "default protocol (exactly round(alpha*N) distinct samples of each batch get N(0, " + fmt("%g", sigma) +
-            "^2) noise on the [0, 1]-scaled target; " + percent(noisy.changed_fraction) +
-            " of the targets changed); both runs from the same initial weights, batch order and dropout masks; "
-            "min-max scaling fitted on the training split";
+    notes =
+        "default protocol (exactly round(alpha*N) distinct samples of each batch get N(0, " +
+        fmt("%g", sigma) + "^2) noise on the [0, 1]-scaled target; " + percent(noisy.changed_fraction) +
+        " of the targets changed); both runs from the same initial weights, batch order and dropout masks; "
+        "min-max scaling fitted on the training split";
   }
   notes += "; one-batch demonstration: " + std::to_string(demo_changed) + " of " +
            std::to_string(std::min<int64_t>(o.common.batch_size, data.train.size())) +
-           " targets changed; Adam lr " + fmt("%g", o.common.lr) + " weight_decay " + fmt("%g", o.weight_decay) +
-           ", " + std::to_string(o.common.epochs) + " epochs, batch " + std::to_string(o.common.batch_size) +
-           "; predicting the training mean gives test RMSE " + fmt("%.3f", data.mean_baseline_rmse) +
+           " targets changed; Adam lr " + fmt("%g", o.common.lr) + " weight_decay " +
+           fmt("%g", o.weight_decay) + ", " + std::to_string(o.common.epochs) + " epochs, batch " +
+           std::to_string(o.common.batch_size) + "; predicting the training mean gives test RMSE " +
+           fmt("%.3f", data.mean_baseline_rmse) +
            "; test RMSE is logged per epoch but never used for selection";
   r.notes = notes;
-  std::printf("test RMSE (%s): clean %.3f, %s %.3f (predicting the training mean: %.3f); %s\n%s\n", units.c_str(),
-              clean.test_rmse, noise_name.c_str(), noisy.test_rmse, data.mean_baseline_rmse,
+  std::printf("test RMSE (%s): clean %.3f, %s %.3f (predicting the training mean: %.3f); %s\n%s\n",
+              units.c_str(), clean.test_rmse, noise_name.c_str(), noisy.test_rmse, data.mean_baseline_rmse,
               format_duration(r.seconds).c_str(), r.notes.c_str());
   print_headline(r);
   return r;
@@ -339,9 +357,12 @@ void add_disturb_value_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "disturb-value",
       "the tutorial's Regressor (13 -> 50 -> 1) on the Boston table, clean targets vs DisturbValue. Default "
-      "protocol: min-max scaling fitted on an 80:20 training split, both runs from one fresh initialisation, exactly "
-      "round(alpha*N) samples per batch get N(0, sigma^2) noise. --protocol seed: the tutorial's code, i.e. min-max "
-      "scaling of the whole table then a 50:50 split, the noisy run continuing from the clean run's weights and "
+      "protocol: min-max scaling fitted on an 80:20 training split, both runs from one fresh initialisation, "
+      "exactly "
+      "round(alpha*N) samples per batch get N(0, sigma^2) noise. --protocol seed: the tutorial's code, i.e. "
+      "min-max "
+      "scaling of the whole table then a 50:50 split, the noisy run continuing from the clean run's weights "
+      "and "
       "Adam state, and its noise_generator (std 1e-8, zeroed draws with replacement)");
   auto opts = std::make_shared<DisturbValueOptions>(disturb_value_defaults());
   add_common_options(*cmd, opts->common, false);
@@ -354,16 +375,18 @@ void add_disturb_value_command(CLI::App& app) {
   cmd->add_option("--alpha", opts->alpha, "fraction of each batch whose targets get noise")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  cmd->add_option("--sigma", opts->sigma,
-                  "noise std on the [0, 1]-scaled target (default protocol; --protocol seed uses the tutorial's 1e-8)")
+  cmd->add_option(
+         "--sigma", opts->sigma,
+         "noise std on the [0, 1]-scaled target (default protocol; --protocol seed uses the tutorial's 1e-8)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--weight-decay", opts->weight_decay, "Adam's weight decay (L2)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--test-fraction", opts->test_fraction,
-                  "fraction of the rows held out for the test RMSE; 0: the protocol's, 0.2 by default, 0.5 with "
-                  "--protocol seed (the author's 50:50 split)")
+  cmd->add_option(
+         "--test-fraction", opts->test_fraction,
+         "fraction of the rows held out for the test RMSE; 0: the protocol's, 0.2 by default, 0.5 with "
+         "--protocol seed (the author's 50:50 split)")
       ->check(CLI::Validator(
           [](std::string& s) -> std::string {
             double v = 0;

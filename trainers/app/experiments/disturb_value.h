@@ -19,10 +19,10 @@ namespace kiln {
 
 struct DisturbValueOptions {
   CommonOptions common;
-  std::string csv;            // the table; default: scikit-learn's copy (Debian's python3-sklearn)
-  std::string target = "";    // target column (default: the last column)
+  std::string csv;          // the table; default: scikit-learn's copy (Debian's python3-sklearn)
+  std::string target = "";  // target column (default: the last column)
   double alpha = 0.3;
-  double sigma = 0.05;        // noise std on the [0, 1]-scaled target (default protocol)
+  double sigma = 0.05;  // noise std on the [0, 1]-scaled target (default protocol)
   double weight_decay = 1e-7;
   double test_fraction = 0.0;  // 0: the protocol's (0.2 by default, 0.5 with --protocol seed)
 };

@@ -31,11 +31,13 @@ std::string lessons(const std::vector<EpochRecord>& h) {
   }
   char buf[512];
   std::string out;
-  std::snprintf(buf, sizeof buf,
-                "lowest validation loss at epoch %lld (%.3f, accuracy %s); highest validation accuracy at epoch %lld "
-                "(%s, loss %.3f)",
-                static_cast<long long>(h[min_loss].epoch), h[min_loss].val_loss, percent(h[min_loss].val_accuracy).c_str(),
-                static_cast<long long>(h[max_acc].epoch), percent(h[max_acc].val_accuracy).c_str(), h[max_acc].val_loss);
+  std::snprintf(
+      buf, sizeof buf,
+      "lowest validation loss at epoch %lld (%.3f, accuracy %s); highest validation accuracy at epoch %lld "
+      "(%s, loss %.3f)",
+      static_cast<long long>(h[min_loss].epoch), h[min_loss].val_loss,
+      percent(h[min_loss].val_accuracy).c_str(), static_cast<long long>(h[max_acc].epoch),
+      percent(h[max_acc].val_accuracy).c_str(), h[max_acc].val_loss);
   out = buf;
   if (min_loss != max_acc) out += " - a lower loss is not always a higher accuracy";
   // Validation loss rising and then falling below an earlier value.
@@ -43,7 +45,8 @@ std::string lessons(const std::vector<EpochRecord>& h) {
     if (h[i].val_loss > h[i - 1].val_loss) {
       for (size_t j = i + 1; j < h.size(); ++j)
         if (h[j].val_loss < h[i - 1].val_loss) {
-          std::snprintf(buf, sizeof buf, "; validation loss rose after epoch %lld and fell below it again at epoch %lld",
+          std::snprintf(buf, sizeof buf,
+                        "; validation loss rose after epoch %lld and fell below it again at epoch %lld",
                         static_cast<long long>(h[i - 1].epoch), static_cast<long long>(h[j].epoch));
           return out + buf;
         }
@@ -58,10 +61,12 @@ ExperimentResult run_early_stopping(const EarlyStoppingOptions& o) {
   RunContext ctx = make_run_context(o.common, "early-stopping");
   ClassificationData data = load_classification(o.common, ctx, "cifar10", o.val_fraction);
   KILN_CHECK(data.val, "early-stopping needs a validation split (--val-fraction > 0)");
-  std::printf("early-stopping: the author's CIFAR ResNet-18 on %s, %s, %s protocol\n", data.description.c_str(),
-              ctx.device.str().c_str(), ctx.tutorial_protocol ? "the tutorial's" : "kiln's default");
+  std::printf("early-stopping: the author's CIFAR ResNet-18 on %s, %s, %s protocol\n",
+              data.description.c_str(), ctx.device.str().c_str(),
+              ctx.tutorial_protocol ? "the tutorial's" : "kiln's default");
   const ImageTransform tf = tutorial_normalize(data.channels);
-  DataLoader train(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()), false, tf);
+  DataLoader train(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()),
+                   false, tf);
   DataLoader val(*data.val, o.common.batch_size, nullptr, false, tf);
   DataLoader test(*data.test, o.common.batch_size, nullptr, false, tf);
   auto model = make_cifar_resnet(data, ctx);
@@ -84,11 +89,13 @@ ExperimentResult run_early_stopping(const EarlyStoppingOptions& o) {
   const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
   const FitResult fit_result = fit(*model, *opt, train, &val, ce, ctx, c);
 
-  const std::string rule = ctx.tutorial_protocol ? "first epoch with validation loss < " + std::to_string(o.threshold).substr(0, 4)
-                                               : "lowest validation loss";
-  plot_loss_curves(ctx.path("loss_curves.png"), "Early stopping: train and validation loss", fit_result.history,
-                   fit_result.selected_epoch, "selected (" + rule + ")");
-  const TestReport report = evaluate_test(*model, test, data, ctx, "", "Early stopping: test confusion matrix");
+  const std::string rule =
+      ctx.tutorial_protocol ? "first epoch with validation loss < " + std::to_string(o.threshold).substr(0, 4)
+                            : "lowest validation loss";
+  plot_loss_curves(ctx.path("loss_curves.png"), "Early stopping: train and validation loss",
+                   fit_result.history, fit_result.selected_epoch, "selected (" + rule + ")");
+  const TestReport report =
+      evaluate_test(*model, test, data, ctx, "", "Early stopping: test confusion matrix");
 
   ExperimentResult r;
   r.experiment = "Early stopping (the author's CIFAR ResNet-18)";
@@ -97,9 +104,11 @@ ExperimentResult run_early_stopping(const EarlyStoppingOptions& o) {
   if (fit_result.selected_epoch > 0) {
     const EpochRecord& sel = fit_result.history.at(fit_result.selected_epoch - 1);
     std::snprintf(buf, sizeof buf, "epoch %lld: train %.3f, validation %.3f; test accuracy %s",
-                  static_cast<long long>(sel.epoch), sel.train_loss, sel.val_loss, percent(report.accuracy).c_str());
+                  static_cast<long long>(sel.epoch), sel.train_loss, sel.val_loss,
+                  percent(report.accuracy).c_str());
   } else {
-    std::snprintf(buf, sizeof buf, "no epoch selected (validation loss never below %.2f); final-model test accuracy %s",
+    std::snprintf(buf, sizeof buf,
+                  "no epoch selected (validation loss never below %.2f); final-model test accuracy %s",
                   o.threshold, percent(report.accuracy).c_str());
   }
   r.kiln_figure = buf;
@@ -107,29 +116,33 @@ ExperimentResult run_early_stopping(const EarlyStoppingOptions& o) {
   r.device = ctx.device.str();
   r.seconds = fit_result.seconds;
   r.plots = {"loss_curves.png", report.confusion_png};
-  r.notes = std::string(ctx.tutorial_protocol ? "--protocol seed (tutorial rule: " : "default protocol (") + rule +
-            (fit_result.stopped_early ? ", stopped early" : "") + "); " + lessons(fit_result.history);
+  r.notes = std::string(ctx.tutorial_protocol ? "--protocol seed (tutorial rule: " : "default protocol (") +
+            rule + (fit_result.stopped_early ? ", stopped early" : "") + "); " + lessons(fit_result.history);
   std::printf("%s\n", r.notes.c_str());
   print_headline(r);
   return r;
 }
 
 void add_early_stopping_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("early-stopping",
-                                 "the author's CIFAR ResNet-18 (3x3 stem, no max-pool, AvgPool2d(4), Linear(512, 10)) "
-                                 "with a validation split: kiln's early stopping (default) or the tutorial's "
-                                 "first-below-1.0 rule (--protocol seed)");
+  auto* cmd = app.add_subcommand(
+      "early-stopping",
+      "the author's CIFAR ResNet-18 (3x3 stem, no max-pool, AvgPool2d(4), Linear(512, 10)) "
+      "with a validation split: kiln's early stopping (default) or the tutorial's "
+      "first-below-1.0 rule (--protocol seed)");
   auto opts = std::make_shared<EarlyStoppingOptions>(early_stopping_defaults());
   add_common_options(*cmd, opts->common, true);
-  cmd->add_option("--patience", opts->patience, "epochs without improvement before stopping (default protocol)")
+  cmd->add_option("--patience", opts->patience,
+                  "epochs without improvement before stopping (default protocol)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--min-delta", opts->min_delta, "smallest decrease of validation loss that counts as improvement")
+  cmd->add_option("--min-delta", opts->min_delta,
+                  "smallest decrease of validation loss that counts as improvement")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--threshold", opts->threshold, "the tutorial's early_stopping_loss (--protocol seed)")
       ->capture_default_str();
-  cmd->add_option("--val-fraction", opts->val_fraction, "fraction of the training data held out for validation")
+  cmd->add_option("--val-fraction", opts->val_fraction,
+                  "fraction of the training data held out for validation")
       ->check(CLI::Range(0.01, 0.9))
       ->capture_default_str();
   cmd->callback([opts] { run_early_stopping(*opts); });

@@ -1,8 +1,8 @@
 // `kiln early-stopping`: the author's own CIFAR ResNet-18
 // (layers/models.h: CifarResNet18, not the torchvision-style model of the other experiments) on
-// CIFAR-10 with a validation split, Adam 1e-3, batch 32, 51 epochs. Default protocol: real early stopping (lowest
-// validation loss, --patience, --min-delta, best weights restored). --protocol seed: the
-// tutorial's rule (save the first epoch with validation loss < 1.0, never stop).
+// CIFAR-10 with a validation split, Adam 1e-3, batch 32, 51 epochs. Default protocol: real early stopping
+// (lowest validation loss, --patience, --min-delta, best weights restored). --protocol seed: the tutorial's
+// rule (save the first epoch with validation loss < 1.0, never stop).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -31,7 +31,8 @@ LabelSmoothingOptions label_smoothing_defaults() {
 namespace {
 
 constexpr const char* kProtocolUnchanged =
-    "the tutorial only prints the K=3 targets of its LabelSmoothingLoss and trains nothing with it; its loss is "
+    "the tutorial only prints the K=3 targets of its LabelSmoothingLoss and trains nothing with it; its loss "
+    "is "
     "--convention source, the default";
 
 LabelSmoothing parse_convention(const std::string& name) {
@@ -87,8 +88,8 @@ double mean_confidence(Module& model, DataLoader& loader) {
 }  // namespace
 
 ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
-  KILN_CHECK(std::isfinite(o.smoothing) && o.smoothing >= 0 && o.smoothing < 1, "--smoothing must be in [0, 1), got ",
-             o.smoothing);
+  KILN_CHECK(std::isfinite(o.smoothing) && o.smoothing >= 0 && o.smoothing < 1,
+             "--smoothing must be in [0, 1), got ", o.smoothing);
   const LabelSmoothing convention = parse_convention(o.convention);
   RunContext ctx = make_run_context(o.common, "label-smoothing");
   const std::string unchanged = protocol_unchanged_note(ctx, kProtocolUnchanged);
@@ -99,23 +100,27 @@ ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
   const Targets source3 = smoothed_targets(3, 0.1, LabelSmoothing::Source);
   const Targets torch3 = smoothed_targets(3, 0.1, LabelSmoothing::PyTorch);
   std::printf("formula check (K=3, alpha=0.1), targets read from the loss's gradient:\n");
-  std::printf("  source  (1-a on the true class, a/(K-1) elsewhere): %.4f / %.4f (the tutorial: 0.9 / 0.05)\n",
-              source3.true_class, source3.other);
-  std::printf("  pytorch ((1-a)*y + a/K):                            %.4f / %.4f (expected 0.9333 / 0.0333)\n",
-              torch3.true_class, torch3.other);
+  std::printf(
+      "  source  (1-a on the true class, a/(K-1) elsewhere): %.4f / %.4f (the tutorial: 0.9 / 0.05)\n",
+      source3.true_class, source3.other);
+  std::printf(
+      "  pytorch ((1-a)*y + a/K):                            %.4f / %.4f (expected 0.9333 / 0.0333)\n",
+      torch3.true_class, torch3.other);
 
   ClassificationData data = load_classification(o.common, ctx, "cifar10", 0.0);
   const int64_t classes = static_cast<int64_t>(data.class_names.size());
   KILN_CHECK(classes >= 2, "label smoothing needs at least two classes");
   const Targets used = smoothed_targets(classes, o.smoothing, convention);
   const double floor = target_entropy(classes, used);
-  std::printf("label-smoothing: %s on %s; smoothing %g, %s convention: targets %.4f / %.4f (K=%lld), "
-              "lowest reachable smoothed loss %.4f\n",
-              data.description.c_str(), ctx.device.str().c_str(), o.smoothing, o.convention.c_str(), used.true_class,
-              used.other, static_cast<long long>(classes), floor);
+  std::printf(
+      "label-smoothing: %s on %s; smoothing %g, %s convention: targets %.4f / %.4f (K=%lld), "
+      "lowest reachable smoothed loss %.4f\n",
+      data.description.c_str(), ctx.device.str().c_str(), o.smoothing, o.convention.c_str(), used.true_class,
+      used.other, static_cast<long long>(classes), floor);
 
   const ImageTransform tf = tutorial_normalize(data.channels);
-  DataLoader train(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()), false, tf);
+  DataLoader train(*data.train, o.common.batch_size, std::make_shared<RandomSampler>(data.train->size()),
+                   false, tf);
   DataLoader test(*data.test, kEvalBatchSize, nullptr, false, tf);
   auto model = make_resnet(data, ctx);
   PairedRuns runs(o.common, ctx, data, train, test, resume_dir, resnet_id(data, true));
@@ -133,8 +138,9 @@ ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
                 percent(out.test.accuracy).c_str(), percent(out.confidence).c_str());
     return out;
   };
-  const Outcome plain =
-      run(names[0], [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); }, "Plain cross-entropy");
+  const Outcome plain = run(
+      names[0], [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); },
+      "Plain cross-entropy");
   CrossEntropyOptions smooth;
   smooth.label_smoothing = o.smoothing;
   smooth.convention = convention;
@@ -162,10 +168,11 @@ ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
   ExperimentResult r = runs.result(plain, smoothed);
   r.experiment = "Label smoothing (" + o.convention + " convention, alpha = " + fixed(o.smoothing, 2) + ")";
   r.tutorial_figure = "formula only: K=3, alpha=0.1 gives targets 0.9 / 0.05 (no accuracy reported)";
-  r.kiln_figure = "targets " + fixed(source3.true_class, 4) + " / " + fixed(source3.other, 4) + " (source), " +
-                  fixed(torch3.true_class, 4) + " / " + fixed(torch3.other, 4) + " (PyTorch); test accuracy " +
-                  percent(plain.test.accuracy) + " (plain) vs " + percent(smoothed.test.accuracy) +
-                  " (smoothed), mean confidence " + percent(plain.confidence) + " vs " + percent(smoothed.confidence);
+  r.kiln_figure = "targets " + fixed(source3.true_class, 4) + " / " + fixed(source3.other, 4) +
+                  " (source), " + fixed(torch3.true_class, 4) + " / " + fixed(torch3.other, 4) +
+                  " (PyTorch); test accuracy " + percent(plain.test.accuracy) + " (plain) vs " +
+                  percent(smoothed.test.accuracy) + " (smoothed), mean confidence " +
+                  percent(plain.confidence) + " vs " + percent(smoothed.confidence);
   r.notes = std::string(kSameStartNote) + "; K=3 targets read from the loss's gradient; training targets " +
             fixed(used.true_class, 4) + " / " + fixed(used.other, 4) + " (K=" + std::to_string(classes) +
             "), so the smoothed loss cannot go below " + fixed(floor, 3) + "; confidence minus accuracy " +
@@ -176,10 +183,11 @@ ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
 }
 
 void add_label_smoothing_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("label-smoothing",
-                                 "the torchvision-style ResNet-18 (as disturb-label) with plain cross-entropy vs label "
-                                 "smoothing (same initialisation): test accuracy and mean confidence; checks the "
-                                 "tutorial's K=3 targets");
+  auto* cmd = app.add_subcommand(
+      "label-smoothing",
+      "the torchvision-style ResNet-18 (as disturb-label) with plain cross-entropy vs label "
+      "smoothing (same initialisation): test accuracy and mean confidence; checks the "
+      "tutorial's K=3 targets");
   auto opts = std::make_shared<LabelSmoothingOptions>(label_smoothing_defaults());
   add_common_options(*cmd, opts->common, true);
   describe_protocol_unchanged(*cmd, kProtocolUnchanged);
@@ -188,14 +196,16 @@ void add_label_smoothing_command(CLI::App& app) {
       ->check(CLI::Validator(
           [](std::string& s) -> std::string {
             double v = 0;
-            if (!CLI::detail::lexical_cast(s, v) || !(v >= 0 && v < 1)) return "must be a number in [0, 1), got " + s;
+            if (!CLI::detail::lexical_cast(s, v) || !(v >= 0 && v < 1))
+              return "must be a number in [0, 1), got " + s;
             return "";
           },
           "in [0, 1)"))
       ->capture_default_str();
-  cmd->add_option("--convention", opts->convention,
-                  "source: the tutorial's LabelSmoothingLoss (1-a on the true class, a/(K-1) elsewhere); pytorch: "
-                  "CrossEntropyLoss(label_smoothing=a), (1-a)*y + a/K")
+  cmd->add_option(
+         "--convention", opts->convention,
+         "source: the tutorial's LabelSmoothingLoss (1-a on the true class, a/(K-1) elsewhere); pytorch: "
+         "CrossEntropyLoss(label_smoothing=a), (1-a)*y + a/K")
       ->check(CLI::IsMember({"source", "pytorch"}))
       ->capture_default_str();
   cmd->callback([opts] { run_label_smoothing(*opts); });

@@ -10,8 +10,14 @@
 namespace kiln {
 
 PairedRuns::PairedRuns(const CommonOptions& options, RunContext& ctx, const ClassificationData& data,
-                       DataLoader& train, DataLoader& test, std::string resume_dir, const std::string& model_id)
-    : options_(options), ctx_(ctx), data_(data), train_(train), test_(test), resume_dir_(std::move(resume_dir)) {
+                       DataLoader& train, DataLoader& test, std::string resume_dir,
+                       const std::string& model_id)
+    : options_(options),
+      ctx_(ctx),
+      data_(data),
+      train_(train),
+      test_(test),
+      resume_dir_(std::move(resume_dir)) {
   base_.epochs = options.epochs;
   base_.model_id = model_id;
   base_.selection = Selection::Last;
@@ -44,7 +50,8 @@ FitConfig PairedRuns::config(const std::string& name) const {
 }
 
 RunOutcome PairedRuns::train_and_test(Module& model, Optimizer& optimizer, const FitConfig& config,
-                                      const LossFn& loss, const std::string& heading, const std::string& title) {
+                                      const LossFn& loss, const std::string& heading,
+                                      const std::string& title) {
   std::printf("%s\n", heading.c_str());
   RunOutcome out;
   out.fit = fit_run(model, optimizer, train_, nullptr, loss, ctx_, config, resume_dir_);
@@ -67,7 +74,8 @@ LinePlot paired_loss_plot(const std::string& title, const std::string& y_label, 
   plot.title = title;
   plot.x_label = "epoch";
   plot.y_label = y_label;
-  plot.series = {train_loss_series(first_name, first.fit.history), train_loss_series(second_name, second.fit.history)};
+  plot.series = {train_loss_series(first_name, first.fit.history),
+                 train_loss_series(second_name, second.fit.history)};
   return plot;
 }
 

@@ -21,7 +21,8 @@
 namespace kiln {
 
 // The note of experiments whose two runs share their start.
-inline constexpr const char* kSameStartNote = "both runs from the same initialisation, data order and dropout draws";
+inline constexpr const char* kSameStartNote =
+    "both runs from the same initialisation, data order and dropout draws";
 
 struct RunOutcome {
   FitResult fit;

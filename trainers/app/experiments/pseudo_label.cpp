@@ -36,12 +36,14 @@ void validate_pseudo_label_options(const PseudoLabelOptions& o) {
   KILN_CHECK(o.method == "supervised" || o.method == "online" || o.method == "threshold" || o.method == "all",
              "--method must be supervised, online, threshold or all, got '", o.method, "'");
   KILN_CHECK(o.unlabeled_batch >= 1, "--unlabeled-batch must be >= 1, got ", o.unlabeled_batch);
-  KILN_CHECK(std::isfinite(o.alpha_t) && o.alpha_t >= 0, "--alpha-t must be finite and >= 0, got ", o.alpha_t);
-  KILN_CHECK(o.t1 >= 0 && o.t2 > o.t1, "--t1 and --t2 must satisfy 0 <= T1 < T2, got T1 = ", o.t1, ", T2 = ", o.t2);
-  KILN_CHECK(o.threshold_t1 >= 0 && o.threshold_t1 < o.t2, "--threshold-t1 must satisfy 0 <= T1 < T2 = ", o.t2,
-             ", got ", o.threshold_t1);
-  KILN_CHECK(std::isfinite(o.threshold) && o.threshold > 0 && o.threshold <= 1, "--threshold must be in (0, 1], got ",
-             o.threshold);
+  KILN_CHECK(std::isfinite(o.alpha_t) && o.alpha_t >= 0, "--alpha-t must be finite and >= 0, got ",
+             o.alpha_t);
+  KILN_CHECK(o.t1 >= 0 && o.t2 > o.t1, "--t1 and --t2 must satisfy 0 <= T1 < T2, got T1 = ", o.t1,
+             ", T2 = ", o.t2);
+  KILN_CHECK(o.threshold_t1 >= 0 && o.threshold_t1 < o.t2,
+             "--threshold-t1 must satisfy 0 <= T1 < T2 = ", o.t2, ", got ", o.threshold_t1);
+  KILN_CHECK(std::isfinite(o.threshold) && o.threshold > 0 && o.threshold <= 1,
+             "--threshold must be in (0, 1], got ", o.threshold);
   KILN_CHECK(o.labeled >= 20 && o.labeled % 2 == 0, "--labeled must be even and >= 20, got ", o.labeled);
   KILN_CHECK(o.unlabeled_limit >= 0, "--unlabeled-limit must be >= 0, got ", o.unlabeled_limit);
   KILN_CHECK(o.common.epochs >= 1, "--epochs must be >= 1, got ", o.common.epochs);
@@ -56,11 +58,15 @@ double tutorial_alpha(int64_t e, int64_t t1, int64_t t2, double alpha_t) {
   return 0.0;
 }
 
-double alpha_in_effect(int64_t epoch, int64_t step, AlphaUpdate update, int64_t t1, int64_t t2, double alpha_t) {
+double alpha_in_effect(int64_t epoch, int64_t step, AlphaUpdate update, int64_t t1, int64_t t2,
+                       double alpha_t) {
   switch (update) {
-    case AlphaUpdate::EpochStart: return tutorial_alpha(epoch - 1, t1, t2, alpha_t);
-    case AlphaUpdate::AfterEachStep: return tutorial_alpha(step == 0 ? epoch - 2 : epoch - 1, t1, t2, alpha_t);
-    case AlphaUpdate::AfterEpoch: return tutorial_alpha(epoch - 2, t1, t2, alpha_t);
+    case AlphaUpdate::EpochStart:
+      return tutorial_alpha(epoch - 1, t1, t2, alpha_t);
+    case AlphaUpdate::AfterEachStep:
+      return tutorial_alpha(step == 0 ? epoch - 2 : epoch - 1, t1, t2, alpha_t);
+    case AlphaUpdate::AfterEpoch:
+      return tutorial_alpha(epoch - 2, t1, t2, alpha_t);
   }
   return 0.0;
 }
@@ -68,20 +74,23 @@ double alpha_in_effect(int64_t epoch, int64_t step, AlphaUpdate update, int64_t 
 std::string pseudo_label_gain_note(double alpha_t, double baseline_accuracy, double method_accuracy) {
   char buf[512];
   if (alpha_t < 0.01)
-    std::snprintf(buf, sizeof buf,
-                  "alpha_t = %g makes the pseudo-label term tiny: it weighs at most %g against 1 for the labelled "
-                  "loss (Lee 2013 used alpha_f = 3)",
-                  alpha_t, alpha_t);
+    std::snprintf(
+        buf, sizeof buf,
+        "alpha_t = %g makes the pseudo-label term tiny: it weighs at most %g against 1 for the labelled "
+        "loss (Lee 2013 used alpha_f = 3)",
+        alpha_t, alpha_t);
   else
     std::snprintf(buf, sizeof buf, "alpha_t = %g (Lee 2013 used alpha_f = 3)", alpha_t);
   std::string s = buf;
   s += ", so a gain over the baseline must be read against the same-seed supervised baseline";
   if (std::isnan(baseline_accuracy)) return s + " (run --method all to train it)";
-  std::snprintf(buf, sizeof buf, ": %.2f%% -> %.2f%% (%+.2f points)", 100 * baseline_accuracy, 100 * method_accuracy,
-                100 * (method_accuracy - baseline_accuracy));
+  std::snprintf(buf, sizeof buf, ": %.2f%% -> %.2f%% (%+.2f points)", 100 * baseline_accuracy,
+                100 * method_accuracy, 100 * (method_accuracy - baseline_accuracy));
   // The pseudo-label batches are drawn and run (dropout on) from the shared generator, so once
   // alpha > 0 the two runs also follow different random paths.
-  return s + buf + "; from the first epoch with alpha > 0 on, the runs also differ in their shuffling and dropout draws";
+  return s + buf +
+         "; from the first epoch with alpha > 0 on, the runs also differ in their shuffling and dropout "
+         "draws";
 }
 
 namespace {
@@ -181,8 +190,8 @@ PseudoLabels label_with(Module& model, const Dataset& pool, const ImageTransform
 // ---- training ----------------------------------------------------------------------------------
 
 struct Method {
-  std::string name;   // supervised | online | threshold: log and file prefix
-  std::string title;  // for figures
+  std::string name;               // supervised | online | threshold: log and file prefix
+  std::string title;              // for figures
   PseudoBatches* pool = nullptr;  // null: no pseudo-label term
   bool online = false;            // labels from the current model's argmax (else the pool's targets)
   const Tensor* truth = nullptr;  // true labels of a pseudo-labelled pool (online: its targets)
@@ -207,8 +216,8 @@ struct Env {
 
 std::string net_id(int64_t classes) { return "Net(classes=" + std::to_string(classes) + ")"; }
 
-void plot_accuracy_curves(const std::string& path, const std::string& title, const std::vector<EpochRecord>& history,
-                          int64_t marker_epoch) {
+void plot_accuracy_curves(const std::string& path, const std::string& title,
+                          const std::vector<EpochRecord>& history, int64_t marker_epoch) {
   Series train{"train", {}, {}}, val{"validation", {}, {}};
   for (const EpochRecord& r : history) {
     train.x.push_back(double(r.epoch));
@@ -301,24 +310,28 @@ MethodRun train_method(const Method& m, Env& env) {
   const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
   run.fit = fit_run(*run.model, *opt, env.train, &env.val, ce, ctx, c, env.resume_dir);
 
-  plot_loss_curves(ctx.path(m.name + "_loss_curves.png"), m.title + ": train and validation loss", run.fit.history,
-                   run.fit.selected_epoch, "kept (best validation accuracy)");
+  plot_loss_curves(ctx.path(m.name + "_loss_curves.png"), m.title + ": train and validation loss",
+                   run.fit.history, run.fit.selected_epoch, "kept (best validation accuracy)");
   plot_accuracy_curves(ctx.path(m.name + "_accuracy_curves.png"), m.title + ": train and validation accuracy",
                        run.fit.history, run.fit.selected_epoch);
   if (m.pool) {
     plot_alpha(ctx.path(m.name + "_alpha.png"),
-               m.title + ": alpha (T1 = " + itos(m.t1) + ", T2 = " + itos(o.t2) + ", alpha_t = " +
-                   fmt("%g", o.alpha_t) + ")",
+               m.title + ": alpha (T1 = " + itos(m.t1) + ", T2 = " + itos(o.t2) +
+                   ", alpha_t = " + fmt("%g", o.alpha_t) + ")",
                run.fit.history);
   }
-  run.test = evaluate_test(*run.model, env.test, env.data.cls, ctx, m.name + "_", m.title + ": test confusion matrix");
+  run.test = evaluate_test(*run.model, env.test, env.data.cls, ctx, m.name + "_",
+                           m.title + ": test confusion matrix");
   return run;
 }
 
 std::string kept_text(const FitResult& f, bool per_step) {
   if (f.selected_epoch <= 0 || f.history.empty()) return "final weights";
-  if (per_step) return "best validation accuracy " + percent(f.selected_metric) + " after a step of epoch " + itos(f.selected_epoch);
-  const size_t i = static_cast<size_t>(std::min<int64_t>(f.selected_epoch, static_cast<int64_t>(f.history.size())) - 1);
+  if (per_step)
+    return "best validation accuracy " + percent(f.selected_metric) + " after a step of epoch " +
+           itos(f.selected_epoch);
+  const size_t i =
+      static_cast<size_t>(std::min<int64_t>(f.selected_epoch, static_cast<int64_t>(f.history.size())) - 1);
   return "best validation accuracy " + percent(f.selected_metric) + " at epoch " + itos(f.selected_epoch) +
          " (validation loss there " + fmt("%.3f", f.history[i].val_loss) + ")";
 }
@@ -333,8 +346,9 @@ std::string pseudo_usage(const FitResult& f) {
   return "alpha stayed 0, so no pseudo-label was used (raise --epochs or lower T1)";
 }
 
-ExperimentResult make_row(const std::string& experiment, const std::string& tutorial_figure, const MethodRun& run,
-                          const Method& m, const Env& env, const std::string& figure_extra, const std::string& notes) {
+ExperimentResult make_row(const std::string& experiment, const std::string& tutorial_figure,
+                          const MethodRun& run, const Method& m, const Env& env,
+                          const std::string& figure_extra, const std::string& notes) {
   ExperimentResult r;
   r.experiment = experiment;
   r.tutorial_figure = "test accuracy " + tutorial_figure;
@@ -347,8 +361,8 @@ ExperimentResult make_row(const std::string& experiment, const std::string& tuto
   if (m.pool) r.plots.push_back(m.name + "_alpha.png");
   r.plots.push_back(run.test.confusion_png);
   r.notes = notes;
-  std::printf("%s: test accuracy %s (the tutorial: %s); %s\n", m.name.c_str(), percent(run.test.accuracy).c_str(),
-              tutorial_figure.c_str(), kept.c_str());
+  std::printf("%s: test accuracy %s (the tutorial: %s); %s\n", m.name.c_str(),
+              percent(run.test.accuracy).c_str(), tutorial_figure.c_str(), kept.c_str());
   return r;
 }
 
@@ -357,29 +371,36 @@ ExperimentResult make_row(const std::string& experiment, const std::string& tuto
 std::vector<ExperimentResult> run_pseudo_label(const PseudoLabelOptions& o) {
   validate_pseudo_label_options(o);
   RunContext ctx = make_run_context(o.common, "pseudo-label");
-  const std::string resume_dir = resume_directory(o.common.resume, {kMethodNames[0], kMethodNames[1], kMethodNames[2]}, "pseudo-label");
+  const std::string resume_dir =
+      resume_directory(o.common.resume, {kMethodNames[0], kMethodNames[1], kMethodNames[2]}, "pseudo-label");
   PseudoLabelData data = load_pseudo_label_data(o, ctx);
   const bool tutorial = ctx.tutorial_protocol;
-  std::printf("pseudo-label: %s on %s, %s protocol\n%s\n", data.cls.description.c_str(), ctx.device.str().c_str(),
-              tutorial ? "the tutorial's" : "kiln's default", data.split_summary.c_str());
+  std::printf("pseudo-label: %s on %s, %s protocol\n%s\n", data.cls.description.c_str(),
+              ctx.device.str().c_str(), tutorial ? "the tutorial's" : "kiln's default",
+              data.split_summary.c_str());
 
   // The tutorial's encodings under --protocol seed (see the top of this file); p / 255 otherwise.
-  const ImageTransform side = tutorial ? raw_scale() : unit_scale();  // validation, unlabelled, pseudo-labelled
+  const ImageTransform side =
+      tutorial ? raw_scale() : unit_scale();  // validation, unlabelled, pseudo-labelled
   ImageTransform train_tf = unit_scale();
   train_tf.flip_p = 0.5;  // RandomHorizontalFlip, digits included
-  DataLoader train(*data.cls.train, o.common.batch_size, std::make_shared<RandomSampler>(data.cls.train->size()), false,
-                   train_tf);
+  DataLoader train(*data.cls.train, o.common.batch_size,
+                   std::make_shared<RandomSampler>(data.cls.train->size()), false, train_tf);
   DataLoader val(*data.cls.val, kEvalBatchSize, nullptr, false, side);
   DataLoader test(*data.cls.test, kEvalBatchSize, nullptr, false, unit_scale());
   Env env{o, ctx, data, train, val, test, resume_dir};
 
-  const std::string scaling =
-      tutorial ? "inputs as in the tutorial's code: training pixels p became (256 - p) mod 256 (ToPILImage on its float "
-             "0..255 tensors wraps 255 * p modulo 256) then / 255, validation and unlabelled images raw 0..255, test "
-             "images p / 255"
-           : "inputs p / 255 for training, validation, unlabelled and test images alike (the tutorial's code trains on "
-             "pixels wrapped to (256 - p) mod 256 by ToPILImage on float tensors, validates and pseudo-labels on raw "
-             "0..255 values and tests on p / 255; --protocol seed reproduces that)";
+  const std::string scaling = tutorial
+                                  ? "inputs as in the tutorial's code: training pixels p became (256 - p) "
+                                    "mod 256 (ToPILImage on its float "
+                                    "0..255 tensors wraps 255 * p modulo 256) then / 255, validation and "
+                                    "unlabelled images raw 0..255, test "
+                                    "images p / 255"
+                                  : "inputs p / 255 for training, validation, unlabelled and test images "
+                                    "alike (the tutorial's code trains on "
+                                    "pixels wrapped to (256 - p) mod 256 by ToPILImage on float tensors, "
+                                    "validates and pseudo-labels on raw "
+                                    "0..255 values and tests on p / 255; --protocol seed reproduces that)";
   const std::string split = data.split_summary;
   std::vector<ExperimentResult> rows;
   const bool want_supervised = o.method != "online";
@@ -391,23 +412,29 @@ std::vector<ExperimentResult> run_pseudo_label(const PseudoLabelOptions& o) {
     Method m;
     m.name = "supervised";
     m.title = "Supervised baseline";
-    if (o.method == "threshold") std::printf("the threshold method needs the supervised model: training it first\n");
-    std::printf("supervised baseline: %lld epochs on %lld labelled images\n", static_cast<long long>(o.common.epochs),
-                static_cast<long long>(data.cls.train->size()));
+    if (o.method == "threshold")
+      std::printf("the threshold method needs the supervised model: training it first\n");
+    std::printf("supervised baseline: %lld epochs on %lld labelled images\n",
+                static_cast<long long>(o.common.epochs), static_cast<long long>(data.cls.train->size()));
     supervised = train_method(m, env);
     const SplitFacts& t = data.tutorial_facts;
     const std::string why =
-        tutorial ? "this is the tutorial's code path (split, encodings and selection), so it differs from 69.65% by " +
-                   std::string(data.cls.name == "mnist" ? "" : "the data (" + data.cls.name + " instead of MNIST), ") +
-                   "the random draws and the epochs run"
-             : "why the tutorial's 69.65% is low: its indexing, drawn here on the same data, gives " +
-                   itos(t.train_distinct) + " distinct training images for its 1,000 entries, " +
-                   itos(t.train_val_shared) + " of them also in validation, and its model is trained, selected and "
-                   "tested on three different input encodings; kiln trains on " + itos(data.facts.train_distinct) +
-                   " distinct images, selects on a disjoint validation set and uses one encoding";
+        tutorial
+            ? "this is the tutorial's code path (split, encodings and selection), so it differs from 69.65% "
+              "by " +
+                  std::string(
+                      data.cls.name == "mnist" ? "" : "the data (" + data.cls.name + " instead of MNIST), ") +
+                  "the random draws and the epochs run"
+            : "why the tutorial's 69.65% is low: its indexing, drawn here on the same data, gives " +
+                  itos(t.train_distinct) + " distinct training images for its 1,000 entries, " +
+                  itos(t.train_val_shared) +
+                  " of them also in validation, and its model is trained, selected and "
+                  "tested on three different input encodings; kiln trains on " +
+                  itos(data.facts.train_distinct) +
+                  " distinct images, selects on a disjoint validation set and uses one encoding";
     rows.push_back(make_row("Pseudo-labelling: supervised baseline", "69.65%", supervised, m, env, "",
-                            std::string(tutorial ? "--protocol seed" : "default protocol") + "; " + split + "; " +
-                                scaling + "; " + why));
+                            std::string(tutorial ? "--protocol seed" : "default protocol") + "; " + split +
+                                "; " + scaling + "; " + why));
   }
 
   if (want_online) {
@@ -421,16 +448,19 @@ std::vector<ExperimentResult> run_pseudo_label(const PseudoLabelOptions& o) {
     m.t1 = o.t1;
     m.select_every_step = tutorial;
     std::printf("online pseudo-labels: %lld unlabelled per step, T1 = %lld, T2 = %lld, alpha_t = %g%s\n",
-                static_cast<long long>(o.unlabeled_batch), static_cast<long long>(o.t1), static_cast<long long>(o.t2),
-                o.alpha_t, tutorial ? "; validation and alpha update after every step (the tutorial's loop)" : "");
+                static_cast<long long>(o.unlabeled_batch), static_cast<long long>(o.t1),
+                static_cast<long long>(o.t2), o.alpha_t,
+                tutorial ? "; validation and alpha update after every step (the tutorial's loop)" : "");
     const MethodRun run = train_method(m, env);
-    std::string notes = std::string(tutorial ? "--protocol seed: alpha updated and validation accuracy checked after "
-                                           "every step, as the tutorial's loop does (" +
-                                               itos(run.fit.step_selections) + " steps selected)"
-                                         : "default protocol: alpha set and validation checked once per epoch") +
-                        "; kiln epoch k is the tutorial's epoch k - 1 (alpha > 0 from kiln epoch T1 + 2); " +
-                        pseudo_usage(run.fit) + "; " + scaling;
-    if (pool.wraps() > 0) notes += "; the unlabelled pool was reshuffled within an epoch " + itos(pool.wraps()) + " times";
+    std::string notes =
+        std::string(tutorial ? "--protocol seed: alpha updated and validation accuracy checked after "
+                               "every step, as the tutorial's loop does (" +
+                                   itos(run.fit.step_selections) + " steps selected)"
+                             : "default protocol: alpha set and validation checked once per epoch") +
+        "; kiln epoch k is the tutorial's epoch k - 1 (alpha > 0 from kiln epoch T1 + 2); " +
+        pseudo_usage(run.fit) + "; " + scaling;
+    if (pool.wraps() > 0)
+      notes += "; the unlabelled pool was reshuffled within an epoch " + itos(pool.wraps()) + " times";
     notes = pseudo_label_gain_note(o.alpha_t, want_supervised ? supervised.test.accuracy : std::nan(""),
                                    run.test.accuracy) +
             "; " + notes;
@@ -440,8 +470,9 @@ std::vector<ExperimentResult> run_pseudo_label(const PseudoLabelOptions& o) {
   if (want_threshold) {
     // The supervised model's kept weights label the unlabelled pool once.
     const PseudoLabels pl = label_with(*supervised.model, *data.unlabeled, side, o.threshold);
-    std::printf("threshold %g: kept %lld of %lld unlabelled images, %lld of them labelled right (%s)\n", o.threshold,
-                static_cast<long long>(pl.kept), static_cast<long long>(pl.total), static_cast<long long>(pl.correct),
+    std::printf("threshold %g: kept %lld of %lld unlabelled images, %lld of them labelled right (%s)\n",
+                o.threshold, static_cast<long long>(pl.kept), static_cast<long long>(pl.total),
+                static_cast<long long>(pl.correct),
                 pl.kept ? percent(double(pl.correct) / double(pl.kept)).c_str() : "-");
     std::unique_ptr<PseudoBatches> pool;
     if (pl.data) pool = std::make_unique<PseudoBatches>(*pl.data, o.unlabeled_batch, side);
@@ -453,16 +484,20 @@ std::vector<ExperimentResult> run_pseudo_label(const PseudoLabelOptions& o) {
     m.update = tutorial ? AlphaUpdate::AfterEpoch : AlphaUpdate::EpochStart;
     m.t1 = o.threshold_t1;
     const MethodRun run = train_method(m, env);
-    const std::string kept = "; " + itos(pl.kept) + " of " + itos(pl.total) + " pseudo-labels kept (softmax >= " +
-                             fmt("%g", o.threshold) + "), " + itos(pl.correct) + " right" +
+    const std::string kept = "; " + itos(pl.kept) + " of " + itos(pl.total) +
+                             " pseudo-labels kept (softmax >= " + fmt("%g", o.threshold) + "), " +
+                             itos(pl.correct) + " right" +
                              (pl.kept ? " (" + percent(double(pl.correct) / double(pl.kept)) + ")" : "");
-    std::string notes = std::string(tutorial ? "--protocol seed: alpha updated after each epoch (the tutorial's loop)"
-                                         : "default protocol: alpha set before each epoch") +
-                        "; kiln epoch k is the tutorial's epoch k - 1; labelled by the supervised model's kept "
-                        "weights in eval mode; " +
-                        (pl.kept ? pseudo_usage(run.fit) : "no pseudo-label reached the threshold: trained on the labels alone") +
-                        "; " + scaling;
-    if (pool && pool->wraps() > 0) notes += "; the pseudo-labelled pool was reshuffled within an epoch " + itos(pool->wraps()) + " times";
+    std::string notes =
+        std::string(tutorial ? "--protocol seed: alpha updated after each epoch (the tutorial's loop)"
+                             : "default protocol: alpha set before each epoch") +
+        "; kiln epoch k is the tutorial's epoch k - 1; labelled by the supervised model's kept "
+        "weights in eval mode; " +
+        (pl.kept ? pseudo_usage(run.fit)
+                 : "no pseudo-label reached the threshold: trained on the labels alone") +
+        "; " + scaling;
+    if (pool && pool->wraps() > 0)
+      notes += "; the pseudo-labelled pool was reshuffled within an epoch " + itos(pool->wraps()) + " times";
     notes = pseudo_label_gain_note(o.alpha_t, supervised.test.accuracy, run.test.accuracy) + "; " + notes;
     rows.push_back(make_row("Pseudo-labelling: threshold (method 2)", "78.48%", run, m, env, kept, notes));
   }
@@ -475,19 +510,23 @@ std::vector<ExperimentResult> run_pseudo_label(const PseudoLabelOptions& o) {
 }
 
 void add_pseudo_label_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand(
-      "pseudo-label",
-      "semi-supervised MNIST with the tutorial's Net: supervised baseline, online and threshold pseudo-labels. "
-      "Default protocol: kiln's class-balanced split, pixels / 255 everywhere, validation and alpha once per epoch. "
-      "--protocol seed: the tutorial's code as written (its balanced_subset indexing, its three input encodings, "
-      "validation and alpha update after every step of the online method)");
+  auto* cmd = app.add_subcommand("pseudo-label",
+                                 "semi-supervised MNIST with the tutorial's Net: supervised baseline, online "
+                                 "and threshold pseudo-labels. "
+                                 "Default protocol: kiln's class-balanced split, pixels / 255 everywhere, "
+                                 "validation and alpha once per epoch. "
+                                 "--protocol seed: the tutorial's code as written (its balanced_subset "
+                                 "indexing, its three input encodings, "
+                                 "validation and alpha update after every step of the online method)");
   auto opts = std::make_shared<PseudoLabelOptions>(pseudo_label_defaults());
   add_common_options(*cmd, opts->common, true);
-  cmd->add_option("--method", opts->method, "supervised | online | threshold | all (threshold trains the supervised "
-                                            "baseline first)")
+  cmd->add_option("--method", opts->method,
+                  "supervised | online | threshold | all (threshold trains the supervised "
+                  "baseline first)")
       ->check(CLI::IsMember({"supervised", "online", "threshold", "all"}))
       ->capture_default_str();
-  cmd->add_option("--unlabeled-batch", opts->unlabeled_batch, "unlabelled (or pseudo-labelled) images per step")
+  cmd->add_option("--unlabeled-batch", opts->unlabeled_batch,
+                  "unlabelled (or pseudo-labelled) images per step")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20))
       ->capture_default_str();
   cmd->add_option("--alpha-t", opts->alpha_t, "final weight alpha_t of the pseudo-label loss")
@@ -506,17 +545,20 @@ void add_pseudo_label_command(CLI::App& app) {
       ->check(CLI::Validator(
           [](std::string& s) -> std::string {
             double v = 0;
-            if (!CLI::detail::lexical_cast(s, v) || !(v > 0 && v <= 1)) return "must be a number in (0, 1], got " + s;
+            if (!CLI::detail::lexical_cast(s, v) || !(v > 0 && v <= 1))
+              return "must be a number in (0, 1], got " + s;
             return "";
           },
           "in (0, 1]"))
       ->capture_default_str();
-  cmd->add_option("--labeled", opts->labeled, "labelled images, half for training and half for validation "
-                                              "(even, >= 20)")
+  cmd->add_option("--labeled", opts->labeled,
+                  "labelled images, half for training and half for validation "
+                  "(even, >= 20)")
       ->check(CLI::Validator(
           [](std::string& s) -> std::string {
             int64_t v = 0;
-            if (!CLI::detail::lexical_cast(s, v) || v < 20 || v % 2 != 0) return "must be an even integer >= 20, got " + s;
+            if (!CLI::detail::lexical_cast(s, v) || v < 20 || v % 2 != 0)
+              return "must be an even integer >= 20, got " + s;
             return "";
           },
           "even, >= 20"))

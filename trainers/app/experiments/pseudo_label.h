@@ -36,15 +36,15 @@
 namespace kiln {
 
 struct PseudoLabelOptions {
-  CommonOptions common;  // batch 128, 501 epochs
+  CommonOptions common;        // batch 128, 501 epochs
   std::string method = "all";  // supervised | online | threshold | all
   int64_t unlabeled_batch = 256;
   double alpha_t = 1e-4;
-  int64_t t1 = 100, t2 = 450;            // online, in the tutorial's 0-based epochs
-  int64_t threshold_t1 = 20;             // threshold method's T1 (T2 shared)
-  double threshold = 0.99;               // softmax confidence a pseudo-label needs, in (0, 1]
-  int64_t labeled = 2000;                // labelled pool (half train, half validation); even, >= 20
-  int64_t unlabeled_limit = 0;           // keep only the first N unlabelled images in file order (0 = all)
+  int64_t t1 = 100, t2 = 450;   // online, in the tutorial's 0-based epochs
+  int64_t threshold_t1 = 20;    // threshold method's T1 (T2 shared)
+  double threshold = 0.99;      // softmax confidence a pseudo-label needs, in (0, 1]
+  int64_t labeled = 2000;       // labelled pool (half train, half validation); even, >= 20
+  int64_t unlabeled_limit = 0;  // keep only the first N unlabelled images in file order (0 = all)
 };
 
 PseudoLabelOptions pseudo_label_defaults();
@@ -70,7 +70,8 @@ enum class AlphaUpdate {
   AfterEpoch,     // the tutorial's threshold loop: updated after the epoch, so all of epoch k
                   // uses tutorial_alpha(k - 2)
 };
-double alpha_in_effect(int64_t epoch, int64_t step, AlphaUpdate update, int64_t t1, int64_t t2, double alpha_t);
+double alpha_in_effect(int64_t epoch, int64_t step, AlphaUpdate update, int64_t t1, int64_t t2,
+                       double alpha_t);
 
 // The report's caveat on a pseudo-label method's gain: how small the term's weight alpha_t is
 // (Lee 2013 used alpha_f = 3; below 0.01 the term is called tiny), and the gain measured

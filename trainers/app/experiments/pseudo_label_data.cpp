@@ -37,12 +37,13 @@ Split tutorial_balanced_subset(const std::vector<int64_t>& labels, int64_t num_c
                                const std::vector<std::vector<int64_t>>& permutations) {
   KILN_CHECK(num_classes > 0, "tutorial_balanced_subset: num_classes must be > 0, got ", num_classes);
   KILN_CHECK(per_class >= 0, "tutorial_balanced_subset: per_class must be >= 0, got ", per_class);
-  KILN_CHECK(static_cast<int64_t>(permutations.size()) == num_classes, "tutorial_balanced_subset: ",
-             permutations.size(), " permutations for ", num_classes, " classes");
+  KILN_CHECK(static_cast<int64_t>(permutations.size()) == num_classes,
+             "tutorial_balanced_subset: ", permutations.size(), " permutations for ", num_classes,
+             " classes");
   std::vector<int64_t> counts(static_cast<size_t>(num_classes), 0);
   for (size_t i = 0; i < labels.size(); ++i) {
-    KILN_CHECK(labels[i] >= 0 && labels[i] < num_classes, "tutorial_balanced_subset: label ", labels[i], " at index ",
-               i, " is outside [0, ", num_classes, ")");
+    KILN_CHECK(labels[i] >= 0 && labels[i] < num_classes, "tutorial_balanced_subset: label ", labels[i],
+               " at index ", i, " is outside [0, ", num_classes, ")");
     ++counts[static_cast<size_t>(labels[i])];
   }
   Split out;
@@ -72,7 +73,8 @@ Split tutorial_balanced_subset(const std::vector<int64_t>& labels, int64_t num_c
   for (int64_t l : labels)
     if (l >= 0 && l < num_classes) ++counts[static_cast<size_t>(l)];  // the pure overload reports bad labels
   std::vector<std::vector<int64_t>> perms;
-  for (int64_t c = 0; c < num_classes; ++c) perms.push_back(RandomSampler(counts[static_cast<size_t>(c)]).epoch_indices(gen));
+  for (int64_t c = 0; c < num_classes; ++c)
+    perms.push_back(RandomSampler(counts[static_cast<size_t>(c)]).epoch_indices(gen));
   return tutorial_balanced_subset(labels, num_classes, per_class, perms);
 }
 
@@ -109,10 +111,11 @@ SplitIndices make_split(const std::vector<int64_t>& labels, int64_t classes, int
     for (int64_t i : pool.first) pool_labels.push_back(labels[static_cast<size_t>(i)]);
     parts = tutorial_balanced_subset(pool_labels, classes, train_per_class, gen);
   } else {
-    pool = balanced_subset(Tensor::from_vector(labels, {static_cast<int64_t>(labels.size())}), classes, per_class, gen);
+    pool = balanced_subset(Tensor::from_vector(labels, {static_cast<int64_t>(labels.size())}), classes,
+                           per_class, gen);
     for (int64_t i : pool.first) pool_labels.push_back(labels[static_cast<size_t>(i)]);
-    parts = balanced_subset(Tensor::from_vector(pool_labels, {static_cast<int64_t>(pool_labels.size())}), classes,
-                            train_per_class, gen);
+    parts = balanced_subset(Tensor::from_vector(pool_labels, {static_cast<int64_t>(pool_labels.size())}),
+                            classes, train_per_class, gen);
   }
   SplitIndices s;
   s.labelled = pool.first;
@@ -124,7 +127,8 @@ SplitIndices make_split(const std::vector<int64_t>& labels, int64_t classes, int
 }
 
 SplitFacts measure(const SplitIndices& s, const std::vector<int64_t>& labels, int64_t classes) {
-  const std::vector<int64_t>&labelled = s.labelled, &train = s.train, &val = s.val, &unlabelled = s.unlabelled;
+  const std::vector<int64_t>&labelled = s.labelled, &train = s.train, &val = s.val,
+        &unlabelled = s.unlabelled;
   const auto n = static_cast<int64_t>(labels.size());
   SplitFacts f;
   const auto ml = marks(labelled, n), mt = marks(train, n), mv = marks(val, n), mu = marks(unlabelled, n);
@@ -146,14 +150,15 @@ SplitFacts measure(const SplitIndices& s, const std::vector<int64_t>& labels, in
 
 std::string describe(const SplitFacts& f, bool tutorial_indexing) {
   std::string s = tutorial_indexing ? "the tutorial's balanced_subset indexing: " : "class-balanced split: ";
-  s += "the " + itos(f.labelled) + " labelled entries are " + itos(f.labelled_distinct) + " distinct images (" +
-       itos(f.labelled - f.labelled_distinct) + " repeats), all among the first " + itos(f.span) +
-       " training images, labels per class ";
+  s += "the " + itos(f.labelled) + " labelled entries are " + itos(f.labelled_distinct) +
+       " distinct images (" + itos(f.labelled - f.labelled_distinct) + " repeats), all among the first " +
+       itos(f.span) + " training images, labels per class ";
   for (size_t c = 0; c < f.class_counts.size(); ++c) s += (c ? "/" : "") + itos(f.class_counts[c]);
   s += "; train " + itos(f.train) + " entries = " + itos(f.train_distinct) + " distinct, validation " +
        itos(f.val) + " entries = " + itos(f.val_distinct) + " distinct, " + itos(f.train_val_shared) +
-       " images in both; the " + itos(f.unlabelled) + " unlabelled entries are " + itos(f.unlabelled_distinct) +
-       " distinct images, " + itos(f.labelled_in_unlabelled) + " of them also labelled";
+       " images in both; the " + itos(f.unlabelled) + " unlabelled entries are " +
+       itos(f.unlabelled_distinct) + " distinct images, " + itos(f.labelled_in_unlabelled) +
+       " of them also labelled";
   return s;
 }
 
@@ -180,11 +185,13 @@ PseudoLabelData load_pseudo_label_data(const PseudoLabelOptions& o, const RunCon
   ImageData img = load_image_data(o.common.dataset, o.common.data_dir, "mnist", o.common.limit);
   const Tensor& x = img.train.inputs;
   KILN_CHECK(x.dim() == 4 && x.size(1) == 1 && x.size(2) == 28 && x.size(3) == 28,
-             "pseudo-label: the tutorial's Net takes 28x28 grey images; ", img.name, " has ", shape_str(x.shape()));
+             "pseudo-label: the tutorial's Net takes 28x28 grey images; ", img.name, " has ",
+             shape_str(x.shape()));
   const int64_t classes = img.train.num_classes();
   const int64_t per_class = o.labeled / classes, train_per_class = (o.labeled / 2) / classes;
-  KILN_CHECK(train_per_class >= 1 && per_class > train_per_class, "--labeled ", o.labeled, " is too small for ",
-             classes, " classes (each class needs at least one training and one validation image)");
+  KILN_CHECK(train_per_class >= 1 && per_class > train_per_class, "--labeled ", o.labeled,
+             " is too small for ", classes,
+             " classes (each class needs at least one training and one validation image)");
   const std::vector<int64_t> labels = img.train.targets.to_vector<int64_t>();
 
   // The splits have their own generator, so they do not depend on anything drawn before them.
@@ -192,15 +199,18 @@ PseudoLabelData load_pseudo_label_data(const PseudoLabelOptions& o, const RunCon
   // The tutorial's indexing is always drawn (first), so the default protocol can report what
   // it would have given on this data; --protocol seed trains on it.
   const SplitIndices tutorial = make_split(labels, classes, per_class, train_per_class, true, gen);
-  const SplitIndices kiln = ctx.tutorial_protocol ? tutorial : make_split(labels, classes, per_class, train_per_class, false, gen);
+  const SplitIndices kiln =
+      ctx.tutorial_protocol ? tutorial : make_split(labels, classes, per_class, train_per_class, false, gen);
 
   PseudoLabelData d;
   d.tutorial_facts = measure(tutorial, labels, classes);
   d.facts = ctx.tutorial_protocol ? d.tutorial_facts : measure(kiln, labels, classes);
   d.split_summary = describe(d.facts, ctx.tutorial_protocol);
   std::vector<int64_t> unl = kiln.unlabelled;
-  if (o.unlabeled_limit > 0 && o.unlabeled_limit < static_cast<int64_t>(unl.size())) unl.resize(o.unlabeled_limit);
-  KILN_CHECK(!unl.empty(), "pseudo-label: no unlabelled images are left after taking ", o.labeled, " labelled ones");
+  if (o.unlabeled_limit > 0 && o.unlabeled_limit < static_cast<int64_t>(unl.size()))
+    unl.resize(o.unlabeled_limit);
+  KILN_CHECK(!unl.empty(), "pseudo-label: no unlabelled images are left after taking ", o.labeled,
+             " labelled ones");
 
   Dataset train = img.train.subset(kiln.train);
   if (ctx.tutorial_protocol) wrap_like_to_pil_image(train);
@@ -213,8 +223,8 @@ PseudoLabelData load_pseudo_label_data(const PseudoLabelOptions& o, const RunCon
   const Dataset test = o.common.test_limit > 0 ? img.test.head(o.common.test_limit) : img.test;
   d.cls.test = std::make_unique<Dataset>(test.to(ctx.device));
   d.cls.description = img.name + " (" + itos(d.cls.train->size()) + " train / " + itos(d.cls.val->size()) +
-                      " validation / " + itos(d.unlabeled->size()) + " unlabelled / " + itos(d.cls.test->size()) +
-                      " test)";
+                      " validation / " + itos(d.unlabeled->size()) + " unlabelled / " +
+                      itos(d.cls.test->size()) + " test)";
   if (o.common.limit > 0) d.cls.description += ", --limit " + itos(o.common.limit);
   if (o.unlabeled_limit > 0) d.cls.description += ", --unlabeled-limit " + itos(o.unlabeled_limit);
   if (o.common.test_limit > 0) d.cls.description += ", --test-limit " + itos(o.common.test_limit);

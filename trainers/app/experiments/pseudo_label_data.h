@@ -26,7 +26,7 @@ struct SplitFacts {
 struct PseudoLabelData {
   ClassificationData cls;              // train, validation, test on the device
   std::unique_ptr<Dataset> unlabeled;  // on the device, with the true labels (to score pseudo-labels)
-  SplitFacts facts, tutorial_facts;  // the split used; the tutorial's indexing on this data
+  SplitFacts facts, tutorial_facts;    // the split used; the tutorial's indexing on this data
   std::string split_summary;
 };
 
@@ -37,6 +37,5 @@ PseudoLabelData load_pseudo_label_data(const PseudoLabelOptions& o, const RunCon
 // p / 255 divided by a std of 1/255, exact up to float rounding).
 ImageTransform unit_scale();
 ImageTransform raw_scale();
-
 
 }  // namespace kiln

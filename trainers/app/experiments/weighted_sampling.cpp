@@ -34,8 +34,8 @@ constexpr StandIn kTutorialClasses[] = {{"lion", 1, 4}, {"tiger", 8, 14}};  // T
 
 std::string write_tutorial_folder(const std::string& root) {
   std::error_code ec;
-  KILN_CHECK(std::filesystem::is_directory(kDebianFashionMnistDir, ec), "no --data-dir given and Fashion-MNIST is not at ",
-             kDebianFashionMnistDir,
+  KILN_CHECK(std::filesystem::is_directory(kDebianFashionMnistDir, ec),
+             "no --data-dir given and Fashion-MNIST is not at ", kDebianFashionMnistDir,
              " to build the example folder from (apt-get install dataset-fashion-mnist, or pass --data-dir "
              "root/<class>/<image>)");
   const Dataset fm = load_fashion_mnist(kDebianFashionMnistDir, false);
@@ -62,9 +62,10 @@ std::string write_tutorial_folder(const std::string& root) {
       write_png_rgb(dir + name, rgb.data(), h, w);
       ++written;
     }
-    KILN_CHECK(written == c.count, "Fashion-MNIST has only ", written, " test images of class ", c.fashion_class);
-    description += std::string(description.empty() ? "" : ", ") + std::to_string(c.count) + " Fashion-MNIST '" +
-                   fm.class_names.at(c.fashion_class) + "' images as '" + c.folder + "'";
+    KILN_CHECK(written == c.count, "Fashion-MNIST has only ", written, " test images of class ",
+               c.fashion_class);
+    description += std::string(description.empty() ? "" : ", ") + std::to_string(c.count) +
+                   " Fashion-MNIST '" + fm.class_names.at(c.fashion_class) + "' images as '" + c.folder + "'";
   }
   return description;
 }
@@ -132,7 +133,8 @@ void print_batches(const char* title, DataLoader& loader, int64_t epochs) {
 // Class counts over many epochs, from the sampler's epoch orders: exactly the indices the
 // loader would gather (DataLoader::start_epoch asks the same sampler with the same generator),
 // without gathering pixels nobody looks at.
-std::vector<int64_t> tally(Sampler& sampler, const std::vector<int64_t>& labels, int64_t num_classes, int64_t epochs) {
+std::vector<int64_t> tally(Sampler& sampler, const std::vector<int64_t>& labels, int64_t num_classes,
+                           int64_t epochs) {
   std::vector<int64_t> counts(static_cast<size_t>(num_classes), 0);
   for (int64_t e = 0; e < epochs; ++e) {
     check_interrupted();
@@ -195,7 +197,7 @@ ExperimentResult run_weighted_sampling(const WeightedSamplingOptions& o) {
   const std::vector<double> weights = ctx.tutorial_protocol ? tutorial_make_weights(labels, k) : balanced;
   std::printf("%s\n%s\n",
               ctx.tutorial_protocol ? "weights (the tutorial's make_weights: 1/count listed class by class):"
-                                  : "weights (1/count of each sample's own class):",
+                                    : "weights (1/count of each sample's own class):",
               torch_double_tensor(weights).c_str());
 
   DataLoader weighted(data, o.common.batch_size, std::make_shared<WeightedRandomSampler>(weights, n, true));
@@ -209,8 +211,8 @@ ExperimentResult run_weighted_sampling(const WeightedSamplingOptions& o) {
   const std::vector<int64_t> s_counts = tally(shuffled.sampler(), labels, k, o.count_epochs);
 
   const double w_total = double(n) * double(o.count_epochs);
-  CsvLog csv(ctx.path("class_counts.csv"),
-             {"class", "images", "weighted_count", "shuffled_count", "weighted_fraction", "shuffled_fraction"});
+  CsvLog csv(ctx.path("class_counts.csv"), {"class", "images", "weighted_count", "shuffled_count",
+                                            "weighted_fraction", "shuffled_fraction"});
   BarSeries w_bars{"weighted (WeightedRandomSampler)", {}}, s_bars{"shuffled (RandomSampler)", {}};
   std::vector<std::string> categories;
   for (int64_t c = 0; c < k; ++c) {
@@ -229,24 +231,27 @@ ExperimentResult run_weighted_sampling(const WeightedSamplingOptions& o) {
   ExperimentResult r;
   r.experiment = "Weighted random sampling";
   r.tutorial_figure = "weighted batches roughly balanced vs mostly the majority class";
-  r.kiln_figure = "weighted " + shares(w_counts) + ", shuffled " + shares(s_counts) + " (" + class_list + ", " +
-                  std::to_string(o.count_epochs) + " epochs)";
+  r.kiln_figure = "weighted " + shares(w_counts) + ", shuffled " + shares(s_counts) + " (" + class_list +
+                  ", " + std::to_string(o.count_epochs) + " epochs)";
   r.dataset = description;
   r.device = ctx.device.str();
   r.plots = {"class_counts.png"};
   if (ctx.tutorial_protocol) {
-    r.notes = std::string("--protocol seed (the tutorial's make_weights, weights listed class by class; ") +
-              (weights == balanced ? "identical to 1/count[label[i]] here because ImageFolder lists the samples "
-                                     "class by class"
-                                   : "NOT equal to 1/count[label[i]]: the samples are not sorted by class") +
-              ")";
+    r.notes =
+        std::string("--protocol seed (the tutorial's make_weights, weights listed class by class; ") +
+        (weights == balanced ? "identical to 1/count[label[i]] here because ImageFolder lists the samples "
+                               "class by class"
+                             : "NOT equal to 1/count[label[i]]: the samples are not sorted by class") +
+        ")";
   } else {
     r.notes = "default protocol (weight[i] = 1/count[label[i]], right for any sample order)";
   }
-  r.notes += "; WeightedRandomSampler(weights, num_samples = " + std::to_string(n) +
-             ", replacement = True) vs shuffle = True, batch " + std::to_string(o.common.batch_size) +
-             "; the shuffled loader visits every image once per epoch, so its shares are the folder's exactly; "
-             "counts over " + std::to_string(o.count_epochs) + " epochs in class_counts.csv";
+  r.notes +=
+      "; WeightedRandomSampler(weights, num_samples = " + std::to_string(n) +
+      ", replacement = True) vs shuffle = True, batch " + std::to_string(o.common.batch_size) +
+      "; the shuffled loader visits every image once per epoch, so its shares are the folder's exactly; "
+      "counts over " +
+      std::to_string(o.count_epochs) + " epochs in class_counts.csv";
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("%s\n", r.notes.c_str());
   print_headline(r);
@@ -256,14 +261,16 @@ ExperimentResult run_weighted_sampling(const WeightedSamplingOptions& o) {
 void add_weighted_sampling_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "weighted-sampling",
-      "batches of an imbalanced image folder from WeightedRandomSampler vs a shuffled loader; default weights "
+      "batches of an imbalanced image folder from WeightedRandomSampler vs a shuffled loader; default "
+      "weights "
       "1/count[label[i]]; --protocol seed: the tutorial's make_weights (listed class by class)");
   auto opts = std::make_shared<WeightedSamplingOptions>(weighted_sampling_defaults());
   CommonOptions& c = opts->common;
   // Only the flags that mean something here: nothing is trained.
-  cmd->add_option("--data-dir", c.data_dir,
-                  "image folder root/<class>/<image> (PNG or JPEG); default: write the tutorial-sized folder (4 + 14 "
-                  "Fashion-MNIST images) to <out>/class_folder");
+  cmd->add_option(
+      "--data-dir", c.data_dir,
+      "image folder root/<class>/<image> (PNG or JPEG); default: write the tutorial-sized folder (4 + 14 "
+      "Fashion-MNIST images) to <out>/class_folder");
   cmd->add_option("--image-size", opts->image_size, "images are resized to this height and width")
       ->check(CLI::Range(int64_t(1), int64_t(kMaxImageDimension)))
       ->capture_default_str();
@@ -273,10 +280,12 @@ void add_weighted_sampling_command(CLI::App& app) {
   cmd->add_option("--batch-size", c.batch_size, "mini-batch size")
       ->check(CLI::Range(int64_t(1), int64_t(1) << 20))
       ->capture_default_str();
-  cmd->add_option("--count-epochs", opts->count_epochs, "epochs over which each loader's class counts are tallied")
+  cmd->add_option("--count-epochs", opts->count_epochs,
+                  "epochs over which each loader's class counts are tallied")
       ->check(CLI::Range(int64_t(1), int64_t(10000000)))
       ->capture_default_str();
-  cmd->add_option("--device", c.device, "cpu | cuda | cuda:N | auto (CUDA when available)")->capture_default_str();
+  cmd->add_option("--device", c.device, "cpu | cuda | cuda:N | auto (CUDA when available)")
+      ->capture_default_str();
   cmd->add_option("--seed", c.seed, "random seed (sampling)")->capture_default_str();
   cmd->add_option("--out", c.out, "output directory for the chart, the counts and the example folder")
       ->capture_default_str();
