@@ -2,6 +2,13 @@
 // metadata (requires_grad, grad, grad_fn). Copying a Tensor copies the handle, not the
 // data, exactly like torch.Tensor. Differentiable computation lives in core/ops.h; this
 // header holds metadata, creation, views and data movement.
+//
+// The class is core's, but its methods fall into two layers. Metadata, allocation (empty)
+// and the autograd fields are defined in core/tensor.cpp and need nothing above core. The
+// methods that run a kernel or record an op (full/zeros/ones/arange/from_vector/from_blob,
+// views, contiguous/to/clone/copy_/fill_, item/to_vector, backward, str) are defined in the
+// op layer (core/ops/tensor_methods.cpp); code below that layer must not call them, which
+// the build checks (cmake/layers.cmake).
 #pragma once
 
 #include <cstdint>
@@ -20,14 +27,13 @@ namespace kiln {
 
 using Shape = std::vector<int64_t>;
 
-// The most dimensions an elementwise kernel handles (CUDA kernels carry shapes by value).
-inline constexpr int kMaxDims = 8;
-
 class Node;
 struct TensorImpl;
 
 std::string shape_str(const Shape& shape);  // "[2, 3]"
 int64_t shape_numel(const Shape& shape);
+// Throws naming `what` unless every size is >= 0 and the element count fits in int64.
+void check_shape(const Shape& shape, const char* what);
 Shape contiguous_strides(const Shape& shape);
 
 class Tensor {

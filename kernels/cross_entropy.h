@@ -8,7 +8,7 @@
 // weights, 1 when absent):
 //   PyTorch  (CrossEntropyLoss(weight=w, label_smoothing=a)): c_k = (1-a) w_y [k == y] + (a/C) w_k,
 //            weight[i] = w_y  (so mean = sum loss / sum w_y, PyTorch's rule)
-//   Source   (the tutorial's LabelSmoothingLoss): c_k = w_y ((1-a) [k == y] + a/(C-1) [k != y]),
+//   Tutorial (the tutorial's LabelSmoothingLoss): c_k = w_y ((1-a) [k == y] + a/(C-1) [k != y]),
 //            weight[i] = w_y
 // With a = 0 both are the ordinary (weighted) cross-entropy. All outputs are assigned.
 // A label outside [0, C) is an error: the CPU throws naming the row; CUDA raises the device
@@ -19,7 +19,7 @@
 
 namespace kiln::kernels {
 
-enum class SmoothingConvention : uint8_t { PyTorch, Source };
+enum class SmoothingConvention : uint8_t { PyTorch, Tutorial };
 
 struct CrossEntropyArgs {
   int64_t n = 0, c = 0;

@@ -1,4 +1,5 @@
-// Contract of the elementwise kernels (map, copy, fill) behind core/ops.
+// Contract of the elementwise kernels (map, copy, fill) behind core/ops. Operands are
+// StridedArray descriptions (kernels/strided.h), never tensors.
 //  - Every operand has exactly out's shape (the op broadcast it: stride-0 dims) and any
 //    strides; `out` is assigned (=), never accumulated, except axpy which does out += alpha*x.
 //  - Arithmetic ops take float32 or float64 operands of one dtype; copy converts between any
@@ -11,7 +12,7 @@
 
 #include <cstdint>
 
-#include "core/tensor.h"
+#include "kernels/strided.h"
 
 namespace kiln::kernels {
 
@@ -26,22 +27,22 @@ const char* op_name(UnaryOp op);
 const char* op_name(BinaryOp op);
 
 namespace cpu {
-void unary(UnaryOp op, const Tensor& a, const Tensor& out);
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+void unary(UnaryOp op, const StridedArray& a, const StridedArray& out);
+void binary(BinaryOp op, const StridedArray& a, const StridedArray& b, const StridedArray& out);
 // out = op(a, s), or op(s, a) when the scalar is on the left.
-void binary_scalar(BinaryOp op, const Tensor& a, double s, ScalarSide side, const Tensor& out);
-void axpy(const Tensor& x, double alpha, const Tensor& out);  // out += alpha * x
-void copy(const Tensor& src, const Tensor& dst);
-void fill(const Tensor& dst, double value);
+void binary_scalar(BinaryOp op, const StridedArray& a, double s, ScalarSide side, const StridedArray& out);
+void axpy(const StridedArray& x, double alpha, const StridedArray& out);  // out += alpha * x
+void copy(const StridedArray& src, const StridedArray& dst);
+void fill(const StridedArray& dst, double value);
 }  // namespace cpu
 
 namespace cuda {
-void unary(UnaryOp op, const Tensor& a, const Tensor& out);
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
-void binary_scalar(BinaryOp op, const Tensor& a, double s, ScalarSide side, const Tensor& out);
-void axpy(const Tensor& x, double alpha, const Tensor& out);
-void copy(const Tensor& src, const Tensor& dst);  // any device pair; one of them is CUDA
-void fill(const Tensor& dst, double value);
+void unary(UnaryOp op, const StridedArray& a, const StridedArray& out);
+void binary(BinaryOp op, const StridedArray& a, const StridedArray& b, const StridedArray& out);
+void binary_scalar(BinaryOp op, const StridedArray& a, double s, ScalarSide side, const StridedArray& out);
+void axpy(const StridedArray& x, double alpha, const StridedArray& out);
+void copy(const StridedArray& src, const StridedArray& dst);  // any device pair; one of them is CUDA
+void fill(const StridedArray& dst, double value);
 }  // namespace cuda
 
 }  // namespace kiln::kernels

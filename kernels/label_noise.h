@@ -13,7 +13,7 @@
 // (key_i, i) are chosen (a uniformly random k-subset). Noise for element j of the targets
 // is the normal draw j of op `offset + 1` (core/random_math.h). Uses two generator offsets.
 //
-// Source protocol (the tutorial's noise_generator): noise_j ~ N(0, sigma^2) for every
+// Tutorial protocol (the tutorial's noise_generator): noise_j ~ N(0, sigma^2) for every
 // element (normal draw j of op `offset + 1`), then int(N * (1 - alpha)) sample indices drawn
 // WITH replacement (index t = (word_t * N) >> 32 of op `offset`) have their noise zeroed.
 // Targets are [N, T] row-major; all kernels write `out` (may alias `targets`).

@@ -39,7 +39,7 @@ Tensor cross_entropy(const Tensor& logits_in, const Tensor& labels_in, const Cro
   a.c = c;
   a.smoothing = opt.label_smoothing;
   a.convention = opt.convention == LabelSmoothing::PyTorch ? kernels::SmoothingConvention::PyTorch
-                                                           : kernels::SmoothingConvention::Source;
+                                                           : kernels::SmoothingConvention::Tutorial;
   Tensor loss = Tensor::empty({n}, logits.dtype(), logits.device());
   Tensor row_weight = Tensor::empty({n}, logits.dtype(), logits.device());
   const bool need_grad = logits_in.requires_grad();

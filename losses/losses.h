@@ -18,7 +18,7 @@ enum class LabelSmoothing : uint8_t {
   // torch.nn.CrossEntropyLoss(label_smoothing=a): target (1-a)*onehot + a/K.
   PyTorch,
   // The tutorial's LabelSmoothingLoss: 1-a on the true class, a/(K-1) on every other class.
-  Source,
+  Tutorial,
 };
 
 struct CrossEntropyOptions {

@@ -1,7 +1,7 @@
 // What a training run carries through fit() and the experiments: the device, the output
 // directory, which protocol runs, the progress bar, and Ctrl-C handling (the run stops at the
 // next batch boundary; the last checkpoint and the log, written atomically, stay intact).
-// The program builds it from its flags (trainers/app/common_options.h).
+// The program builds it from its flags (trainers/experiments/common_options.h).
 #pragma once
 
 #include <cstdint>

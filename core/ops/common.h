@@ -4,6 +4,7 @@
 #include <initializer_list>
 
 #include "core/tensor.h"
+#include "kernels/strided.h"
 
 namespace kiln::ops_detail {
 
@@ -14,5 +15,9 @@ void check_same_device_dtype(const Tensor& a, const Tensor& b, const char* op);
 void check_floating(const Tensor& t, const char* op);
 // NumPy broadcasting of two shapes; throws naming `op` when incompatible.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+// How an elementwise kernel sees `t`: its first element, dtype, device, sizes and strides.
+// The arrays are borrowed from `t`, which must outlive the kernel call.
+kernels::StridedArray strided(const Tensor& t);
 
 }  // namespace kiln::ops_detail

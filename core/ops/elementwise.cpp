@@ -20,7 +20,7 @@ Tensor run_unary(UnaryOp op, const Tensor& a) {
   check_defined(a, kernels::op_name(op), "input");
   check_floating(a, kernels::op_name(op));
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
-  KILN_ON_DEVICE(a.device(), unary)(op, a, out);
+  KILN_ON_DEVICE(a.device(), unary)(op, strided(a), strided(out));
   return out;
 }
 
@@ -32,7 +32,7 @@ Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   NoGradGuard no_grad;  // the broadcast views below are plumbing, not graph
   const Tensor ea = a.expand(shape), eb = b.expand(shape);
-  KILN_ON_DEVICE(a.device(), binary)(op, ea, eb, out);
+  KILN_ON_DEVICE(a.device(), binary)(op, strided(ea), strided(eb), strided(out));
   return out;
 }
 
@@ -40,7 +40,7 @@ Tensor run_scalar(BinaryOp op, const Tensor& a, double s, ScalarSide side) {
   check_defined(a, kernels::op_name(op), "input");
   check_floating(a, kernels::op_name(op));
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
-  KILN_ON_DEVICE(a.device(), binary_scalar)(op, a, s, side, out);
+  KILN_ON_DEVICE(a.device(), binary_scalar)(op, strided(a), s, side, strided(out));
   return out;
 }
 
@@ -125,7 +125,7 @@ Tensor relu(const Tensor& a) {
   return record("relu", out, {a}, [a = a.detach()](const Tensor& g) {
     // The gradient at exactly 0 is taken as 0, as PyTorch does.
     Tensor grad = Tensor::empty(g.shape(), g.dtype(), g.device());
-    KILN_ON_DEVICE(g.device(), binary)(BinaryOp::ReluBackward, g, a, grad);
+    KILN_ON_DEVICE(g.device(), binary)(BinaryOp::ReluBackward, strided(g), strided(a), strided(grad));
     return std::vector<Tensor>{grad};
   });
 }
@@ -169,7 +169,7 @@ void add_(Tensor& dst, const Tensor& src, double alpha) {
   check_floating(dst, "add_");
   NoGradGuard no_grad;
   const Tensor e = src.expand(dst.shape());
-  KILN_ON_DEVICE(dst.device(), axpy)(e, alpha, dst);
+  KILN_ON_DEVICE(dst.device(), axpy)(strided(e), alpha, strided(dst));
 }
 
 }  // namespace kiln

@@ -81,11 +81,11 @@ void for_each_offset(const StridedOperands<N>& s, F&& f) {
 
 }  // namespace
 
-void unary(UnaryOp op, const Tensor& a, const Tensor& out) {
-  const auto s = make_strided<2>(out.shape(), {&out.strides(), &a.strides()});
-  dispatch_floating(out.dtype(), op_name(op), [&]<typename T>() {
-    const T* pa = a.data<T>();
-    T* po = out.data<T>();
+void unary(UnaryOp op, const StridedArray& a, const StridedArray& out) {
+  const auto s = make_strided<2>({&out, &a});
+  dispatch_floating(out.dtype, op_name(op), [&]<typename T>() {
+    const T* pa = a.as<T>();
+    T* po = out.as<T>();
     with_unary(op, [&]<UnaryOp Op>() {
       if (s.is_contiguous()) {
 #pragma omp parallel for schedule(static) if (s.numel > kParallelGrain)
@@ -97,12 +97,12 @@ void unary(UnaryOp op, const Tensor& a, const Tensor& out) {
   });
 }
 
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  const auto s = make_strided<3>(out.shape(), {&out.strides(), &a.strides(), &b.strides()});
-  dispatch_floating(out.dtype(), op_name(op), [&]<typename T>() {
-    const T* pa = a.data<T>();
-    const T* pb = b.data<T>();
-    T* po = out.data<T>();
+void binary(BinaryOp op, const StridedArray& a, const StridedArray& b, const StridedArray& out) {
+  const auto s = make_strided<3>({&out, &a, &b});
+  dispatch_floating(out.dtype, op_name(op), [&]<typename T>() {
+    const T* pa = a.as<T>();
+    const T* pb = b.as<T>();
+    T* po = out.as<T>();
     with_binary(op, [&]<BinaryOp Op>() {
       if (s.is_contiguous()) {
 #pragma omp parallel for schedule(static) if (s.numel > kParallelGrain)
@@ -114,12 +114,12 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   });
 }
 
-void binary_scalar(BinaryOp op, const Tensor& a, double scalar, ScalarSide side, const Tensor& out) {
+void binary_scalar(BinaryOp op, const StridedArray& a, double scalar, ScalarSide side, const StridedArray& out) {
   const bool scalar_first = side == ScalarSide::Left;
-  const auto s = make_strided<2>(out.shape(), {&out.strides(), &a.strides()});
-  dispatch_floating(out.dtype(), op_name(op), [&]<typename T>() {
-    const T* pa = a.data<T>();
-    T* po = out.data<T>();
+  const auto s = make_strided<2>({&out, &a});
+  dispatch_floating(out.dtype, op_name(op), [&]<typename T>() {
+    const T* pa = a.as<T>();
+    T* po = out.as<T>();
     const T c = static_cast<T>(scalar);
     with_binary(op, [&]<BinaryOp Op>() {
       for_each_offset(s, [&](const int64_t(&o)[2]) {
@@ -129,11 +129,11 @@ void binary_scalar(BinaryOp op, const Tensor& a, double scalar, ScalarSide side,
   });
 }
 
-void axpy(const Tensor& x, double alpha, const Tensor& out) {
-  const auto s = make_strided<2>(out.shape(), {&out.strides(), &x.strides()});
-  dispatch_floating(out.dtype(), "add_", [&]<typename T>() {
-    const T* px = x.data<T>();
-    T* po = out.data<T>();
+void axpy(const StridedArray& x, double alpha, const StridedArray& out) {
+  const auto s = make_strided<2>({&out, &x});
+  dispatch_floating(out.dtype, "add_", [&]<typename T>() {
+    const T* px = x.as<T>();
+    T* po = out.as<T>();
     const T a = static_cast<T>(alpha);
     if (s.is_contiguous()) {
 #pragma omp parallel for schedule(static) if (s.numel > kParallelGrain)
@@ -147,22 +147,22 @@ void axpy(const Tensor& x, double alpha, const Tensor& out) {
   });
 }
 
-void copy(const Tensor& src, const Tensor& dst) {
-  const auto s = make_strided<2>(dst.shape(), {&dst.strides(), &src.strides()});
-  dispatch_all(dst.dtype(), "copy", [&]<typename To>() {
-    dispatch_all(src.dtype(), "copy", [&]<typename From>() {
-      const From* ps = static_cast<const From*>(src.raw_data());
-      To* pd = static_cast<To*>(dst.raw_data());
+void copy(const StridedArray& src, const StridedArray& dst) {
+  const auto s = make_strided<2>({&dst, &src});
+  dispatch_all(dst.dtype, "copy", [&]<typename To>() {
+    dispatch_all(src.dtype, "copy", [&]<typename From>() {
+      const From* ps = static_cast<const From*>(src.data);
+      To* pd = static_cast<To*>(dst.data);
       for_each_offset(s, [&](const int64_t(&o)[2]) { pd[o[0]] = convert<To>(ps[o[1]]); });
     });
   });
 }
 
-void fill(const Tensor& dst, double value) {
-  const Shape* strides[1] = {&dst.strides()};
-  const auto s = make_strided<1>(dst.shape(), strides);
-  dispatch_all(dst.dtype(), "fill", [&]<typename T>() {
-    T* pd = static_cast<T*>(dst.raw_data());
+void fill(const StridedArray& dst, double value) {
+  const StridedArray* operands[1] = {&dst};
+  const auto s = make_strided<1>(operands);
+  dispatch_all(dst.dtype, "fill", [&]<typename T>() {
+    T* pd = static_cast<T*>(dst.data);
     const T v = convert<T>(value);
     for_each_offset(s, [&](const int64_t(&o)[1]) { pd[o[0]] = v; });
   });

@@ -10,7 +10,7 @@
 #include <cuda_runtime.h>
 
 #include "core/cuda_context.h"
-#include "core/tensor.h"
+#include "kernels/scratch.h"
 #include "kernels/batchnorm.h"
 #include "kernels/batchnorm_math.h"
 #include "kernels/fast_divmod.h"
@@ -279,9 +279,8 @@ void batchnorm_forward_train(const BatchNormShape& s, const T* x, const T* gamma
   if (s.c == 0) return;
   const int splits = choose_splits(s);
   const unsigned blocks = static_cast<unsigned>(s.c * splits);
-  Tensor partial =
-      Tensor::empty(Shape{static_cast<int64_t>(blocks * sizeof(bn::Moments))}, DType::UInt8, current());
-  bn::Moments* p = static_cast<bn::Moments*>(partial.raw_data());
+  Scratch<bn::Moments> partial(current(), blocks);
+  bn::Moments* p = partial.data();
   kiln::cuda::launch(bn_stats_kernel<T>, {blocks, kThreads}, s, splits, x, p);
   kiln::cuda::launch(bn_normalize_kernel<T>, {blocks, kThreads}, s, splits, x, gamma, beta, eps, momentum, p,
                      y, save_mean, save_invstd, running_mean, running_var);
@@ -293,8 +292,8 @@ void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma,
   const int64_t total = s.n * s.c * s.hw;
   if (total == 0) return;
   using Channel = bn::EvalChannel<typename AccOf<T>::type>;
-  Tensor scratch = Tensor::empty(Shape{static_cast<int64_t>(s.c * sizeof(Channel))}, DType::UInt8, current());
-  Channel* channels = static_cast<Channel*>(scratch.raw_data());
+  Scratch<Channel> scratch(current(), s.c);
+  Channel* channels = scratch.data();
   kiln::cuda::launch(bn_eval_channels_kernel<T>, {kiln::cuda::grid_for(s.c, kThreads), kThreads}, s.c, gamma,
                      beta, running_mean, running_var, eps, channels);
   const unsigned grid = kiln::cuda::grid_for(total, kThreads);
@@ -314,9 +313,8 @@ void batchnorm_backward(const BatchNormShape& s, const T* dy, const T* x, const 
   if (s.c == 0) return;
   const int splits = choose_splits(s);
   const unsigned blocks = static_cast<unsigned>(s.c * splits);
-  Tensor partial =
-      Tensor::empty(Shape{static_cast<int64_t>(blocks * sizeof(DySums))}, DType::UInt8, current());
-  DySums* p = static_cast<DySums*>(partial.raw_data());
+  Scratch<DySums> partial(current(), blocks);
+  DySums* p = partial.data();
   kiln::cuda::launch(bn_backward_sums_kernel<T>, {blocks, kThreads}, s, splits, dy, x, save_mean, save_invstd,
                      p);
   kiln::cuda::launch(bn_backward_dx_kernel<T>, {blocks, kThreads}, s, splits, dy, x, gamma, save_mean,

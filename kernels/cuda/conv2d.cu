@@ -16,11 +16,13 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "core/cuda_context.h"
-#include "core/tensor.h"
+#include "core/error.h"
 #include "kernels/conv2d.h"
 #include "kernels/conv2d_gemm_ops.h"
+#include "kernels/scratch.h"
 
 namespace kiln::kernels::cuda {
 
@@ -320,12 +322,11 @@ void run_gemm(const Op& op, ConvPrecision precision) {
   splits = std::max<int64_t>(1, (op.K + k_per_split - 1) / k_per_split);
   const dim3 grid(static_cast<unsigned>(tiles_m), static_cast<unsigned>(tiles_n),
                   static_cast<unsigned>(splits));
-  Tensor workspace;
+  std::optional<Scratch<float>> workspace;
   float* partial = nullptr;
   if (splits > 1) {
-    workspace = Tensor::empty(Shape{static_cast<int64_t>(splits * op.M * op.N)}, DType::Float32,
-                              Device::cuda(kiln::cuda::current_device()));
-    partial = workspace.data<float>();
+    workspace.emplace(Device::cuda(kiln::cuda::current_device()), splits * op.M * op.N);
+    partial = workspace->data();
   }
   if (precision == ConvPrecision::TF32)
     implicit_gemm_kernel<Op, true>

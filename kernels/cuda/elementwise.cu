@@ -3,10 +3,14 @@
 // anything else uses the merged-dimension strided indexer of kernels/strided.h.
 #include <cuda_runtime.h>
 
+#include <optional>
+#include <vector>
+
 #include "core/cuda_context.h"
 #include "core/dispatch.h"
 #include "kernels/elementwise.h"
 #include "kernels/elementwise_ops.h"
+#include "kernels/scratch.h"
 #include "kernels/strided.h"
 
 namespace kiln::kernels::cuda {
@@ -120,95 +124,115 @@ __global__ void fill_kernel(T* dst, T value, StridedOperands<1> s) {
 unsigned grid(int64_t n) { return kiln::cuda::grid_for(n, kThreads); }
 
 // Same-dtype, same-shape device copy between arbitrary strides on the device.
-void device_copy(const Tensor& src, const Tensor& dst) {
-  const auto s = make_strided<2>(dst.shape(), {&dst.strides(), &src.strides()});
+void device_copy(const StridedArray& src, const StridedArray& dst) {
+  const auto s = make_strided<2>({&dst, &src});
   if (s.numel == 0) return;
-  if (s.is_contiguous() && src.dtype() == dst.dtype()) {
-    KILN_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), dst.nbytes(), cudaMemcpyDeviceToDevice,
+  if (s.is_contiguous() && src.dtype == dst.dtype) {
+    KILN_CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, dst.nbytes(), cudaMemcpyDeviceToDevice,
                                     kiln::cuda::stream()));
     return;
   }
-  dispatch_all(dst.dtype(), "copy", [&]<typename To>() {
-    dispatch_all(src.dtype(), "copy", [&]<typename From>() {
+  dispatch_all(dst.dtype, "copy", [&]<typename To>() {
+    dispatch_all(src.dtype, "copy", [&]<typename From>() {
       kiln::cuda::launch(copy_kernel<To, From>, {grid(s.numel), kThreads},
-                         static_cast<const From*>(src.raw_data()), static_cast<To*>(dst.raw_data()), s);
+                         static_cast<const From*>(src.data), static_cast<To*>(dst.data), s);
     });
   });
 }
 
 }  // namespace
 
-void unary(UnaryOp op, const Tensor& a, const Tensor& out) {
-  const auto s = make_strided<2>(out.shape(), {&out.strides(), &a.strides()});
+void unary(UnaryOp op, const StridedArray& a, const StridedArray& out) {
+  const auto s = make_strided<2>({&out, &a});
   if (s.numel == 0) return;
-  dispatch_floating(out.dtype(), op_name(op), [&]<typename T>() {
+  dispatch_floating(out.dtype, op_name(op), [&]<typename T>() {
     with_unary(op, [&]<UnaryOp Op>() {
-      if (s.is_contiguous() && aligned16(a.raw_data()) && aligned16(out.raw_data())) {
+      if (s.is_contiguous() && aligned16(a.data) && aligned16(out.data)) {
         unary_contig_kernel<T, Op>
             <<<grid(s.numel / (16 / sizeof(T)) + 1), kThreads, 0, kiln::cuda::stream()>>>(
-                a.data<T>(), out.data<T>(), s.numel);
+                a.as<T>(), out.as<T>(), s.numel);
       } else {
         unary_strided_kernel<T, Op>
-            <<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(a.data<T>(), out.data<T>(), s);
+            <<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(a.as<T>(), out.as<T>(), s);
       }
       KILN_LAUNCH_CHECK();
     });
   });
 }
 
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  const auto s = make_strided<3>(out.shape(), {&out.strides(), &a.strides(), &b.strides()});
+void binary(BinaryOp op, const StridedArray& a, const StridedArray& b, const StridedArray& out) {
+  const auto s = make_strided<3>({&out, &a, &b});
   if (s.numel == 0) return;
-  dispatch_floating(out.dtype(), op_name(op), [&]<typename T>() {
+  dispatch_floating(out.dtype, op_name(op), [&]<typename T>() {
     with_binary(op, [&]<BinaryOp Op>() {
-      if (s.is_contiguous() && aligned16(a.raw_data()) && aligned16(b.raw_data()) &&
-          aligned16(out.raw_data())) {
+      if (s.is_contiguous() && aligned16(a.data) && aligned16(b.data) &&
+          aligned16(out.data)) {
         binary_contig_kernel<T, Op>
             <<<grid(s.numel / (16 / sizeof(T)) + 1), kThreads, 0, kiln::cuda::stream()>>>(
-                a.data<T>(), b.data<T>(), out.data<T>(), s.numel);
+                a.as<T>(), b.as<T>(), out.as<T>(), s.numel);
       } else {
         binary_strided_kernel<T, Op><<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(
-            a.data<T>(), b.data<T>(), out.data<T>(), s);
+            a.as<T>(), b.as<T>(), out.as<T>(), s);
       }
       KILN_LAUNCH_CHECK();
     });
   });
 }
 
-void binary_scalar(BinaryOp op, const Tensor& a, double scalar, ScalarSide side, const Tensor& out) {
+void binary_scalar(BinaryOp op, const StridedArray& a, double scalar, ScalarSide side, const StridedArray& out) {
   const bool scalar_first = side == ScalarSide::Left;
-  const auto s = make_strided<2>(out.shape(), {&out.strides(), &a.strides()});
+  const auto s = make_strided<2>({&out, &a});
   if (s.numel == 0) return;
-  dispatch_floating(out.dtype(), op_name(op), [&]<typename T>() {
+  dispatch_floating(out.dtype, op_name(op), [&]<typename T>() {
     with_binary(op, [&]<BinaryOp Op>() {
-      kiln::cuda::launch(binary_scalar_kernel<T, Op>, {grid(s.numel), kThreads}, a.data<T>(),
-                         static_cast<T>(scalar), scalar_first, out.data<T>(), s);
+      kiln::cuda::launch(binary_scalar_kernel<T, Op>, {grid(s.numel), kThreads}, a.as<T>(),
+                         static_cast<T>(scalar), scalar_first, out.as<T>(), s);
     });
   });
 }
 
-void axpy(const Tensor& x, double alpha, const Tensor& out) {
-  const auto s = make_strided<2>(out.shape(), {&out.strides(), &x.strides()});
+void axpy(const StridedArray& x, double alpha, const StridedArray& out) {
+  const auto s = make_strided<2>({&out, &x});
   if (s.numel == 0) return;
-  dispatch_floating(out.dtype(), "add_", [&]<typename T>() {
-    kiln::cuda::launch(axpy_kernel<T>, {grid(s.numel), kThreads}, x.data<T>(), static_cast<T>(alpha),
-                       out.data<T>(), s);
+  dispatch_floating(out.dtype, "add_", [&]<typename T>() {
+    kiln::cuda::launch(axpy_kernel<T>, {grid(s.numel), kThreads}, x.as<T>(), static_cast<T>(alpha),
+                       out.as<T>(), s);
   });
 }
 
-void fill(const Tensor& dst, double value) {
-  const Shape* strides[1] = {&dst.strides()};
-  const auto s = make_strided<1>(dst.shape(), strides);
+void fill(const StridedArray& dst, double value) {
+  const StridedArray* operands[1] = {&dst};
+  const auto s = make_strided<1>(operands);
   if (s.numel == 0) return;
-  dispatch_all(dst.dtype(), "fill", [&]<typename T>() {
-    kiln::cuda::launch(fill_kernel<T>, {grid(s.numel), kThreads}, static_cast<T*>(dst.raw_data()),
+  dispatch_all(dst.dtype, "fill", [&]<typename T>() {
+    kiln::cuda::launch(fill_kernel<T>, {grid(s.numel), kThreads}, static_cast<T*>(dst.data),
                        convert<T>(value), s);
   });
 }
 
-void copy(const Tensor& src, const Tensor& dst) {
+namespace {
+
+// A dense staging array shaped like `like`, in scratch memory on `device`.
+class DenseStaging {
+ public:
+  DenseStaging(const StridedArray& like, DType dtype, Device device)
+      : memory_(device, static_cast<int64_t>(like.numel() * dtype_size(dtype))),
+        strides_(dense_strides(like.ndim, like.sizes)) {
+    array_ = StridedArray{memory_.data(), dtype, device, like.ndim, like.sizes, strides_.data()};
+  }
+  const StridedArray& array() const { return array_; }
+
+ private:
+  Scratch<uint8_t> memory_;
+  std::vector<int64_t> strides_;
+  StridedArray array_;
+};
+
+}  // namespace
+
+void copy(const StridedArray& src, const StridedArray& dst) {
   if (dst.numel() == 0) return;
-  const bool src_cuda = src.device().is_cuda(), dst_cuda = dst.device().is_cuda();
+  const bool src_cuda = src.device.is_cuda(), dst_cuda = dst.device.is_cuda();
   if (src_cuda && dst_cuda) {
     device_copy(src, dst);
     return;
@@ -216,39 +240,40 @@ void copy(const Tensor& src, const Tensor& dst) {
   if (dst_cuda) {
     // Host -> device: convert and densify on the host, one transfer, then scatter on the
     // device if the destination is strided.
-    Tensor host = Tensor::empty(dst.shape(), dst.dtype(), Device::cpu());
-    kernels::cpu::copy(src, host);
+    DenseStaging host(dst, dst.dtype, Device::cpu());
+    kernels::cpu::copy(src, host.array());
     if (dst.is_contiguous()) {
-      KILN_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), host.raw_data(), dst.nbytes(), cudaMemcpyHostToDevice,
+      KILN_CUDA_CHECK(cudaMemcpyAsync(dst.data, host.array().data, dst.nbytes(), cudaMemcpyHostToDevice,
                                       kiln::cuda::stream()));
       // The host buffer dies with this scope; a pageable-memory copy has consumed it by the
       // time cudaMemcpyAsync returns, but synchronising keeps this path obviously safe.
       kiln::cuda::synchronize();
     } else {
-      Tensor staged = Tensor::empty(dst.shape(), dst.dtype(), dst.device());
-      KILN_CUDA_CHECK(cudaMemcpyAsync(staged.raw_data(), host.raw_data(), dst.nbytes(),
+      DenseStaging staged(dst, dst.dtype, dst.device);
+      KILN_CUDA_CHECK(cudaMemcpyAsync(staged.array().data, host.array().data, dst.nbytes(),
                                       cudaMemcpyHostToDevice, kiln::cuda::stream()));
       kiln::cuda::synchronize();
-      device_copy(staged, dst);
+      device_copy(staged.array(), dst);
     }
     return;
   }
   // Device -> host: densify and convert on the device, one transfer, then wait for it.
-  Tensor dense = src;
-  if (!src.is_contiguous() || src.dtype() != dst.dtype()) {
-    dense = Tensor::empty(src.shape(), dst.dtype(), src.device());
-    device_copy(src, dense);
+  std::optional<DenseStaging> densified;
+  if (!src.is_contiguous() || src.dtype != dst.dtype) {
+    densified.emplace(src, dst.dtype, src.device);
+    device_copy(src, densified->array());
   }
+  const StridedArray& dense = densified ? densified->array() : src;
   if (dst.is_contiguous()) {
-    KILN_CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), dense.raw_data(), dst.nbytes(), cudaMemcpyDeviceToHost,
+    KILN_CUDA_CHECK(cudaMemcpyAsync(dst.data, dense.data, dst.nbytes(), cudaMemcpyDeviceToHost,
                                     kiln::cuda::stream()));
     kiln::cuda::synchronize();
   } else {
-    Tensor host = Tensor::empty(dst.shape(), dst.dtype(), Device::cpu());
-    KILN_CUDA_CHECK(cudaMemcpyAsync(host.raw_data(), dense.raw_data(), dst.nbytes(), cudaMemcpyDeviceToHost,
+    DenseStaging host(dst, dst.dtype, Device::cpu());
+    KILN_CUDA_CHECK(cudaMemcpyAsync(host.array().data, dense.data, dst.nbytes(), cudaMemcpyDeviceToHost,
                                     kiln::cuda::stream()));
     kiln::cuda::synchronize();
-    kernels::cpu::copy(host, dst);
+    kernels::cpu::copy(host.array(), dst);
   }
 }
 

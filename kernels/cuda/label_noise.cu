@@ -6,7 +6,7 @@
 
 #include "core/cuda_context.h"
 #include "core/random_math.h"
-#include "core/tensor.h"
+#include "kernels/scratch.h"
 #include "kernels/label_noise.h"
 #include "kernels/label_noise_draws.h"
 
@@ -81,9 +81,8 @@ void disturb_label(const DisturbLabelArgs& a, const int64_t* labels, int64_t* ou
 template <typename T>
 void disturb_value(const DisturbValueArgs& a, const T* targets, T* out) {
   if (a.n == 0) return;
-  Tensor noisy = Tensor::empty(Shape{static_cast<int64_t>(a.n)}, DType::UInt8,
-                               Device::cuda(kiln::cuda::current_device()));
-  uint8_t* pn = noisy.data<uint8_t>();
+  Scratch<uint8_t> noisy(Device::cuda(kiln::cuda::current_device()), a.n);
+  uint8_t* pn = noisy.data();
   const unsigned grid = kiln::cuda::grid_for(a.n, kThreads);
   if (a.selection == DisturbValueSelection::TutorialZeroing) {
     select_tutorial_kernel<<<grid, kThreads, 0, kiln::cuda::stream()>>>(a, source_zeroed_draws(a.alpha, a.n),

@@ -3,7 +3,7 @@
 #include <cuda_runtime.h>
 
 #include "core/cuda_context.h"
-#include "core/tensor.h"
+#include "kernels/scratch.h"
 #include "kernels/mse.h"
 
 namespace kiln::kernels::cuda {
@@ -59,10 +59,9 @@ __global__ void mse_backward_kernel(int64_t n, const T* x, const T* y, const T* 
 template <typename T>
 void mse_forward(int64_t n, const T* x, const T* y, T* sum_out) {
   const unsigned blocks = kiln::cuda::grid_for(n, kThreads, kMaxBlocks);
-  Tensor partial = Tensor::empty(Shape{static_cast<int64_t>(blocks)}, dtype_of<T>,
-                                 Device::cuda(kiln::cuda::current_device()));
-  kiln::cuda::launch(squared_diff_partial_kernel<T>, {blocks, kThreads}, n, x, y, partial.data<T>());
-  kiln::cuda::launch(sum_partials_kernel<T>, {1, kThreads}, static_cast<int>(blocks), partial.data<T>(),
+  Scratch<T> partial(Device::cuda(kiln::cuda::current_device()), blocks);
+  kiln::cuda::launch(squared_diff_partial_kernel<T>, {blocks, kThreads}, n, x, y, partial.data());
+  kiln::cuda::launch(sum_partials_kernel<T>, {1, kThreads}, static_cast<int>(blocks), partial.data(),
                      sum_out);
 }
 

@@ -15,7 +15,7 @@
 #include <cmath>
 
 #include "core/cuda_context.h"
-#include "core/tensor.h"
+#include "kernels/scratch.h"
 #include "kernels/fast_divmod.h"
 #include "kernels/reduce.h"
 
@@ -273,9 +273,9 @@ void sum_mid(const T* in, T* out, int64_t outer, int64_t n, int64_t inner) {
       launch_sum_columns(in, out, outer, n, inner, 1, s);
       return;
     }
-    Tensor partial = Tensor::empty(Shape{splits * columns}, dtype_of<T>, device);
-    launch_sum_columns(in, partial.data<T>(), outer, n, inner, splits, s);
-    launch_sum_columns(partial.data<T>(), out, int64_t(1), int64_t(splits), columns, 1, s);
+    Scratch<T> partial(device, splits * columns);
+    launch_sum_columns(in, partial.data(), outer, n, inner, splits, s);
+    launch_sum_columns(partial.data(), out, int64_t(1), int64_t(splits), columns, 1, s);
     return;
   }
   if (n <= kWarpRowMax) {
@@ -294,12 +294,12 @@ void sum_mid(const T* in, T* out, int64_t outer, int64_t n, int64_t inner) {
     KILN_LAUNCH_CHECK();
     return;
   }
-  Tensor partial = Tensor::empty(Shape{outer * splits}, dtype_of<T>, device);
+  Scratch<T> partial(device, outer * splits);
   sum_long_rows_kernel<T>
-      <<<blocks_for(outer * splits, 1), kThreads, 0, s>>>(in, partial.data<T>(), outer, n, splits);
+      <<<blocks_for(outer * splits, 1), kThreads, 0, s>>>(in, partial.data(), outer, n, splits);
   KILN_LAUNCH_CHECK();
   sum_short_rows_kernel<T>
-      <<<blocks_for(outer, kWarps), kThreads, 0, s>>>(partial.data<T>(), out, outer, splits);
+      <<<blocks_for(outer, kWarps), kThreads, 0, s>>>(partial.data(), out, outer, splits);
   KILN_LAUNCH_CHECK();
 }
 
@@ -330,12 +330,14 @@ template <typename T>
 int64_t count_nonfinite(const T* in, int64_t n) {
   if (n == 0) return 0;
   cudaStream_t s = kiln::cuda::stream();
-  Tensor count =
-      Tensor::zeros(Shape{static_cast<int64_t>(1)}, DType::Int64, Device::cuda(kiln::cuda::current_device()));
-  count_nonfinite_kernel<T><<<kiln::cuda::grid_for(n, kThreads, 4096), kThreads, 0, s>>>(
-      in, n, reinterpret_cast<unsigned long long*>(count.data<int64_t>()));
+  Scratch<unsigned long long> count(Device::cuda(kiln::cuda::current_device()), 1);
+  KILN_CUDA_CHECK(cudaMemsetAsync(count.data(), 0, sizeof(unsigned long long), s));
+  count_nonfinite_kernel<T><<<kiln::cuda::grid_for(n, kThreads, 4096), kThreads, 0, s>>>(in, n, count.data());
   KILN_LAUNCH_CHECK();
-  return count.item<int64_t>();
+  unsigned long long host = 0;
+  KILN_CUDA_CHECK(cudaMemcpyAsync(&host, count.data(), sizeof(host), cudaMemcpyDeviceToHost, s));
+  kiln::cuda::synchronize();
+  return static_cast<int64_t>(host);
 }
 
 template void sum_mid<float>(const float*, float*, int64_t, int64_t, int64_t);

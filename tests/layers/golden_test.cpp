@@ -150,7 +150,7 @@ TEST(GoldenPyTorch, CrossEntropyWeightsAndBothSmoothingConventions) {
   for (const char* s : {"0.0", "0.1", "0.3"}) {
     CrossEntropyOptions opt;
     opt.label_smoothing = std::stod(s);
-    opt.convention = LabelSmoothing::Source;
+    opt.convention = LabelSmoothing::Tutorial;
     Tensor z = logits.clone().set_requires_grad(true);
     const Tensor loss = cross_entropy(z, labels, opt);
     const std::string key = std::string("source.s") + s;

@@ -38,7 +38,7 @@ TEST(CrossEntropy, TutorialSmoothingTargetIsPointNineAndPointZeroFive) {
   const Tensor y = Tensor::from_vector<int64_t>({0}, {1});
   CrossEntropyOptions opt;
   opt.label_smoothing = 0.1;
-  opt.convention = LabelSmoothing::Source;
+  opt.convention = LabelSmoothing::Tutorial;
   EXPECT_NEAR(cross_entropy(z, y, opt).item<double>(), soft_ce({2.0, -1.0, 0.5}, {0.9, 0.05, 0.05}), 1e-14);
   opt.convention = LabelSmoothing::PyTorch;  // (1-a) + a/K = 0.9333..., a/K = 0.0333...
   EXPECT_NEAR(cross_entropy(z, y, opt).item<double>(), soft_ce({2.0, -1.0, 0.5}, {0.9 + 0.1 / 3, 0.1 / 3, 0.1 / 3}),
@@ -86,7 +86,7 @@ TEST(CrossEntropy, GradientCheckEveryConvention) {
   const auto z = random_normal({5, 4}, 2).set_requires_grad(true);
   const Tensor y = Tensor::from_vector<int64_t>({0, 3, 1, 3, 2}, {5});
   const Tensor w = Tensor::from_vector<double>({0.5, 1.0, 2.0, 0.25}, {4});
-  for (LabelSmoothing conv : {LabelSmoothing::PyTorch, LabelSmoothing::Source})
+  for (LabelSmoothing conv : {LabelSmoothing::PyTorch, LabelSmoothing::Tutorial})
     for (Reduction red : {Reduction::Mean, Reduction::Sum, Reduction::None})
       for (bool weighted : {false, true}) {
         CrossEntropyOptions opt;
@@ -128,7 +128,7 @@ TEST(CrossEntropy, CudaMatchesCpu) {
     CrossEntropyOptions opt;
     opt.label_smoothing = 0.1;
     opt.class_weights = testing::random_uniform({c}, 4, 0.5, 2.0, DType::Float32);
-    for (LabelSmoothing conv : {LabelSmoothing::PyTorch, LabelSmoothing::Source}) {
+    for (LabelSmoothing conv : {LabelSmoothing::PyTorch, LabelSmoothing::Tutorial}) {
       opt.convention = conv;
       Tensor zc = z.clone().set_requires_grad(true);
       const Tensor lc = cross_entropy(zc, y, opt);

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "trainers/app/experiments/common.h"
+#include "trainers/experiments/common.h"
 
 namespace kiln::testing {
 

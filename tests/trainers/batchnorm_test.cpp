@@ -12,7 +12,7 @@
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
 #include "tests/support/training_log.h"
-#include "trainers/app/experiments/batchnorm.h"
+#include "trainers/experiments/batchnorm.h"
 
 namespace kiln {
 namespace {

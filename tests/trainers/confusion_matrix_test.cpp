@@ -13,7 +13,7 @@
 #include "core/file_io.h"
 #include "data/image_folder.h"
 #include "tests/support/helpers.h"
-#include "trainers/app/experiments/confusion_matrix.h"
+#include "trainers/experiments/confusion_matrix.h"
 
 namespace kiln {
 namespace {

@@ -15,7 +15,8 @@
 #include "layers/models.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
-#include "trainers/app/experiments/disturb_label.h"
+#include "trainers/app/commands.h"
+#include "trainers/experiments/disturb_label.h"
 #include "trainers/checkpoint.h"
 
 namespace kiln {

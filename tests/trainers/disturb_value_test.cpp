@@ -18,7 +18,7 @@
 #include "data/image_folder.h"
 #include "samplers/sampler.h"
 #include "tests/support/helpers.h"
-#include "trainers/app/experiments/disturb_value.h"
+#include "trainers/experiments/disturb_value.h"
 
 namespace kiln {
 namespace {

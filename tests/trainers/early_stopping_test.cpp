@@ -2,6 +2,7 @@
 // early-stopping` end to end on tiny synthetic data (outputs, learning, resume).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/generator.h"
@@ -10,7 +11,7 @@
 #include "layers/models.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
-#include "trainers/app/experiments/early_stopping.h"
+#include "trainers/experiments/early_stopping.h"
 #include "trainers/early_stopping.h"
 
 namespace kiln {

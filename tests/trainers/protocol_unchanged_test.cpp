@@ -12,9 +12,10 @@
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
 #include "tests/support/training_log.h"
-#include "trainers/app/experiments/batchnorm.h"
-#include "trainers/app/experiments/label_smoothing.h"
-#include "trainers/app/experiments/weighted_loss.h"
+#include "trainers/app/commands.h"
+#include "trainers/experiments/batchnorm.h"
+#include "trainers/experiments/label_smoothing.h"
+#include "trainers/experiments/weighted_loss.h"
 
 namespace kiln {
 namespace {

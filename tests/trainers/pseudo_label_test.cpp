@@ -15,7 +15,8 @@
 #include "data/csv.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
-#include "trainers/app/experiments/pseudo_label.h"
+#include "trainers/app/commands.h"
+#include "trainers/experiments/pseudo_label.h"
 
 namespace kiln {
 namespace {

@@ -12,7 +12,7 @@
 #include "layers/models.h"
 #include "losses/losses.h"
 #include "tests/support/helpers.h"
-#include "trainers/app/common_options.h"
+#include "trainers/experiments/common_options.h"
 #include "trainers/fit.h"
 #include "trainers/loop.h"
 

@@ -15,7 +15,7 @@
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
 #include "tests/support/training_log.h"
-#include "trainers/app/experiments/weighted_loss.h"
+#include "trainers/experiments/weighted_loss.h"
 
 namespace kiln {
 namespace {

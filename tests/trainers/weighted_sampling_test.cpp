@@ -13,8 +13,8 @@
 #include "core/file_io.h"
 #include "data/image_folder.h"
 #include "tests/support/helpers.h"
-#include "trainers/app/datasets.h"
-#include "trainers/app/experiments/weighted_sampling.h"
+#include "trainers/experiments/datasets.h"
+#include "trainers/experiments/weighted_sampling.h"
 
 namespace kiln {
 namespace {

@@ -1,17 +1,6 @@
 // The `kiln` subcommands, in the order `kiln --help` lists them (the tutorial's order).
 #include "trainers/app/commands.h"
 
-#include "trainers/app/experiments/batchnorm.h"
-#include "trainers/app/experiments/confusion_matrix.h"
-#include "trainers/app/experiments/disturb_label.h"
-#include "trainers/app/experiments/disturb_value.h"
-#include "trainers/app/experiments/early_stopping.h"
-#include "trainers/app/experiments/label_smoothing.h"
-#include "trainers/app/experiments/pseudo_label.h"
-#include "trainers/app/experiments/reproduce.h"
-#include "trainers/app/experiments/weighted_loss.h"
-#include "trainers/app/experiments/weighted_sampling.h"
-
 namespace kiln {
 
 void register_commands(CLI::App& app) {

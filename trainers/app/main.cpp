@@ -8,7 +8,7 @@
 #include "core/cpu_runtime.h"
 #include "core/error.h"
 #include "trainers/app/commands.h"
-#include "trainers/app/common_options.h"
+#include "trainers/experiments/common_options.h"
 
 int main(int argc, char** argv) {
   kiln::tune_cpu_runtime(argv);
