@@ -19,13 +19,13 @@ std::string fmt(double v) {
 }
 }  // namespace
 
-Linear::Linear(int64_t in, int64_t out, bool bias, Generator& gen)
+Linear::Linear(int64_t in, int64_t out, Bias bias, Generator& gen)
     : in_(in),
       out_(out),
       weight_(register_parameter("weight",
                                  Tensor::empty({std::max<int64_t>(out, 0), std::max<int64_t>(in, 0)}))) {
   KILN_CHECK(in >= 1 && out >= 1, "Linear: sizes must be >= 1, got in=", in, " out=", out);
-  if (bias) bias_ = &register_parameter("bias", Tensor::empty({out}));
+  if (bias == Bias::With) bias_ = &register_parameter("bias", Tensor::empty({out}));
   init::pytorch_default(weight_, bias_, gen);
 }
 
@@ -35,7 +35,7 @@ std::string Linear::describe() const {
          ", bias=" + (bias_ ? "True" : "False") + ")";
 }
 
-Conv2d::Conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, bool bias, Generator& gen)
+Conv2d::Conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, Bias bias, Generator& gen)
     : in_(in),
       out_(out),
       kernel_(k),
@@ -47,7 +47,7 @@ Conv2d::Conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t paddi
   KILN_CHECK(in >= 1 && out >= 1 && k >= 1 && stride >= 1 && padding >= 0,
              "Conv2d: invalid configuration in=", in, " out=", out, " kernel=", k, " stride=", stride,
              " padding=", padding);
-  if (bias) bias_ = &register_parameter("bias", Tensor::empty({out}));
+  if (bias == Bias::With) bias_ = &register_parameter("bias", Tensor::empty({out}));
   init::pytorch_default(weight_, bias_, gen);
 }
 

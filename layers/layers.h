@@ -13,10 +13,14 @@
 
 namespace kiln {
 
+// Whether a Linear or Conv2d layer has a bias (PyTorch's bias=True / bias=False).
+enum class Bias : uint8_t { With, Without };
+
 // y = x W^T + b; weight [out, in], bias [out].
 class Linear final : public Module {
  public:
-  Linear(int64_t in_features, int64_t out_features, bool bias = true, Generator& gen = default_generator());
+  Linear(int64_t in_features, int64_t out_features, Bias bias = Bias::With,
+         Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
   Tensor& weight() { return weight_; }
@@ -25,14 +29,14 @@ class Linear final : public Module {
  private:
   int64_t in_, out_;
   Tensor& weight_;
-  Tensor* bias_ = nullptr;  // null when bias = false
+  Tensor* bias_ = nullptr;  // null without a bias
 };
 
 // 2-D convolution, square kernel, NCHW; weight [out, in, k, k], bias [out] (optional).
 class Conv2d final : public Module {
  public:
   Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1,
-         int64_t padding = 0, bool bias = true, Generator& gen = default_generator());
+         int64_t padding = 0, Bias bias = Bias::With, Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
   Tensor& weight() { return weight_; }
@@ -41,7 +45,7 @@ class Conv2d final : public Module {
  private:
   int64_t in_, out_, kernel_, stride_, padding_;
   Tensor& weight_;
-  Tensor* bias_ = nullptr;  // null when bias = false
+  Tensor* bias_ = nullptr;  // null without a bias
 };
 
 // Batch normalisation over channels of [N, C, H, W] (or [N, C]): learnable weight (1) and

@@ -30,7 +30,7 @@ Moments moments(const Tensor& t) {
 TEST(Init, LinearAndConvFollowKaimingUniformWithASqrt5) {
   // bound = 1/sqrt(fan_in) for weight and bias; U(-b, b) has variance b^2 / 3.
   Generator gen(3);
-  Linear fc(512, 256, true, gen);
+  Linear fc(512, 256, Bias::With, gen);
   const double b = 1 / std::sqrt(512.0);
   const Moments w = moments(fc.weight());
   EXPECT_GE(w.lo, -b);
@@ -40,7 +40,7 @@ TEST(Init, LinearAndConvFollowKaimingUniformWithASqrt5) {
   const Moments bias = moments(fc.bias());
   EXPECT_GE(bias.lo, -b);
   EXPECT_LE(bias.hi, b);
-  Conv2d conv(64, 128, 3, 1, 1, true, gen);  // fan_in = 64 * 9
+  Conv2d conv(64, 128, 3, 1, 1, Bias::With, gen);  // fan_in = 64 * 9
   const double cb = 1 / std::sqrt(576.0);
   const Moments cw = moments(conv.weight());
   EXPECT_GE(cw.lo, -cb);

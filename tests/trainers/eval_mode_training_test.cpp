@@ -38,7 +38,7 @@ Dataset line_data() {
 std::pair<double, double> one_step(std::shared_ptr<Module> first, bool eval_mode) {
   const Dataset data = line_data();
   Generator init(3);
-  auto linear = std::make_shared<Linear>(1, 1, false, init);
+  auto linear = std::make_shared<Linear>(1, 1, Bias::Without, init);
   Sequential model({first, linear});
   const double w0 = linear->weight().to(DType::Float64).item<double>();
   auto opt = make_sgd(model.parameters(), 0.1);
@@ -112,9 +112,9 @@ TEST(EvalModeTraining, ReplayedStepsEqualEagerSteps) {
     for (int64_t i = 0; i < 96; ++i) labels[i] = (i * 5) % 3;
     data.targets = Tensor::from_vector<int64_t>(labels, {96}).to(Device::cuda());
     data.class_names = {"a", "b", "c"};
-    Sequential model({std::make_shared<Linear>(6, 8, true, init), std::make_shared<BatchNorm2d>(8),
+    Sequential model({std::make_shared<Linear>(6, 8, Bias::With, init), std::make_shared<BatchNorm2d>(8),
                       std::make_shared<ReLU>(), std::make_shared<Dropout>(0.5),
-                      std::make_shared<Linear>(8, 3, true, init)});
+                      std::make_shared<Linear>(8, 3, Bias::With, init)});
     model.to(Device::cuda());
     auto opt = make_adam(model.parameters(), 1e-2);
     DataLoader loader(data, 16);

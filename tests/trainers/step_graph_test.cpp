@@ -50,10 +50,10 @@ struct Run {
     data.targets = Tensor::from_vector<int64_t>(labels, {100}).to(device);
     data.class_names = {"a", "b", "c", "d", "e"};
     model = std::make_shared<Sequential>();
-    model->add(std::make_shared<Linear>(20, 32, true, init));
+    model->add(std::make_shared<Linear>(20, 32, Bias::With, init));
     model->add(std::make_shared<ReLU>());
     model->add(std::make_shared<Dropout>(0.3));
-    model->add(std::make_shared<Linear>(32, 5, true, init));
+    model->add(std::make_shared<Linear>(32, 5, Bias::With, init));
     model->to(device);
     opt = make_sgd(model->parameters(), 0.05, 0.9);
     loader = std::make_unique<DataLoader>(data, 16);
