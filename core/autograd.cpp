@@ -141,8 +141,8 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
       if (!e.valid()) continue;
       Node* next = e.node.get();
       if (i < grads.size() && grads[i].defined()) {
-        KILN_CHECK(node->input_shapes.empty() || grads[i].shape() == node->input_shapes[i], "autograd: ",
-                   node->name(), " returned a gradient of shape ", shape_str(grads[i].shape()),
+        KILN_CHECK(node->input_shapes.empty() || grads[i].shape() == node->input_shapes[i],
+                   "autograd: ", node->name(), " returned a gradient of shape ", shape_str(grads[i].shape()),
                    " for input ", i, " of shape ", shape_str(node->input_shapes[i]));
         if (g_detect_anomaly) check_finite(grads[i], "gradient computed by " + node->name());
         Tensor& slot = pending[next];

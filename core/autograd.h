@@ -34,7 +34,7 @@ class Node {
 
   std::vector<Edge> next_edges;
   std::vector<Shape> input_shapes;  // to check every gradient a backward returns
-  uint64_t sequence_nr = 0;  // creation order, to make traversal deterministic
+  uint64_t sequence_nr = 0;         // creation order, to make traversal deterministic
 };
 
 // The backward of one op, as a closure over what it saved.

@@ -10,9 +10,7 @@
 
 namespace kiln {
 
-std::string Device::str() const {
-  return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
-}
+std::string Device::str() const { return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index); }
 
 Device Device::parse(std::string_view text) {
   if (text == "cpu") return cpu();

@@ -15,9 +15,12 @@ namespace kiln {
 template <typename F>
 decltype(auto) dispatch_floating(DType dtype, const char* what, F&& f) {
   switch (dtype) {
-    case DType::Float32: return f.template operator()<float>();
-    case DType::Float64: return f.template operator()<double>();
-    default: break;
+    case DType::Float32:
+      return f.template operator()<float>();
+    case DType::Float64:
+      return f.template operator()<double>();
+    default:
+      break;
   }
   KILN_FAIL(what, ": expected a float32 or float64 tensor, got ", dtype_name(dtype));
 }
@@ -26,11 +29,16 @@ decltype(auto) dispatch_floating(DType dtype, const char* what, F&& f) {
 template <typename F>
 decltype(auto) dispatch_all(DType dtype, const char* what, F&& f) {
   switch (dtype) {
-    case DType::Float32: return f.template operator()<float>();
-    case DType::Float64: return f.template operator()<double>();
-    case DType::Int64: return f.template operator()<int64_t>();
-    case DType::UInt8: return f.template operator()<uint8_t>();
-    case DType::BFloat16: return f.template operator()<BFloat16>();
+    case DType::Float32:
+      return f.template operator()<float>();
+    case DType::Float64:
+      return f.template operator()<double>();
+    case DType::Int64:
+      return f.template operator()<int64_t>();
+    case DType::UInt8:
+      return f.template operator()<uint8_t>();
+    case DType::BFloat16:
+      return f.template operator()<BFloat16>();
   }
   KILN_FAIL(what, ": unsupported dtype");
 }

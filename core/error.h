@@ -27,8 +27,8 @@ std::string concat(const Args&... args) {
 }  // namespace kiln
 
 // Throws kiln::Error with the streamed message when `cond` is false.
-#define KILN_CHECK(cond, ...)                                      \
-  do {                                                             \
+#define KILN_CHECK(cond, ...)                                              \
+  do {                                                                     \
     if (!(cond)) throw ::kiln::Error(::kiln::detail::concat(__VA_ARGS__)); \
   } while (0)
 

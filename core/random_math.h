@@ -54,8 +54,8 @@ KILN_HD inline double portable_log(double x) {
   }
   const double s = KILN_DDIV(KILN_DSUB(m, 1.0), KILN_DADD(m, 1.0));
   const double s2 = KILN_DMUL(s, s);
-  constexpr double kOdd[14] = {1.0,        1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9,  1.0 / 11, 1.0 / 13,
-                               1.0 / 15,   1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23, 1.0 / 25, 1.0 / 27};
+  constexpr double kOdd[14] = {1.0,      1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9,  1.0 / 11, 1.0 / 13,
+                               1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23, 1.0 / 25, 1.0 / 27};
   double series = kOdd[13];
   for (int k = 12; k >= 0; --k) series = KILN_DADD(KILN_DMUL(series, s2), kOdd[k]);
   const double log_m = KILN_DMUL(KILN_DMUL(2.0, s), series);
@@ -73,12 +73,14 @@ KILN_HD inline void portable_sincos_quarter(double phi, double& s, double& c) {
   double sin_acc = 1.0;
   double cos_acc = 1.0;
   // n = 26, 24, ..., 2: sin uses 1/(n(n+1)), cos uses 1/((n-1)n).
-  constexpr double kSin[13] = {1.0 / (26 * 27), 1.0 / (24 * 25), 1.0 / (22 * 23), 1.0 / (20 * 21), 1.0 / (18 * 19),
-                               1.0 / (16 * 17), 1.0 / (14 * 15), 1.0 / (12 * 13), 1.0 / (10 * 11), 1.0 / (8 * 9),
-                               1.0 / (6 * 7),   1.0 / (4 * 5),   1.0 / (2 * 3)};
-  constexpr double kCos[13] = {1.0 / (25 * 26), 1.0 / (23 * 24), 1.0 / (21 * 22), 1.0 / (19 * 20), 1.0 / (17 * 18),
-                               1.0 / (15 * 16), 1.0 / (13 * 14), 1.0 / (11 * 12), 1.0 / (9 * 10),  1.0 / (7 * 8),
-                               1.0 / (5 * 6),   1.0 / (3 * 4),   1.0 / (1 * 2)};
+  constexpr double kSin[13] = {1.0 / (26 * 27), 1.0 / (24 * 25), 1.0 / (22 * 23), 1.0 / (20 * 21),
+                               1.0 / (18 * 19), 1.0 / (16 * 17), 1.0 / (14 * 15), 1.0 / (12 * 13),
+                               1.0 / (10 * 11), 1.0 / (8 * 9),   1.0 / (6 * 7),   1.0 / (4 * 5),
+                               1.0 / (2 * 3)};
+  constexpr double kCos[13] = {1.0 / (25 * 26), 1.0 / (23 * 24), 1.0 / (21 * 22), 1.0 / (19 * 20),
+                               1.0 / (17 * 18), 1.0 / (15 * 16), 1.0 / (13 * 14), 1.0 / (11 * 12),
+                               1.0 / (9 * 10),  1.0 / (7 * 8),   1.0 / (5 * 6),   1.0 / (3 * 4),
+                               1.0 / (1 * 2)};
   for (int i = 0; i < 13; ++i) {
     sin_acc = KILN_DSUB(1.0, KILN_DMUL(KILN_DMUL(p2, kSin[i]), sin_acc));
     cos_acc = KILN_DSUB(1.0, KILN_DMUL(KILN_DMUL(p2, kCos[i]), cos_acc));
@@ -96,10 +98,22 @@ KILN_HD inline void portable_sincos_2pi(double u, double& s, double& c) {
   double sp, cp;
   portable_sincos_quarter(KILN_DMUL(frac, kHalfPi), sp, cp);
   switch (quadrant & 3) {
-    case 0: s = sp; c = cp; break;
-    case 1: s = cp; c = -sp; break;
-    case 2: s = -sp; c = -cp; break;
-    default: s = -cp; c = sp; break;
+    case 0:
+      s = sp;
+      c = cp;
+      break;
+    case 1:
+      s = cp;
+      c = -sp;
+      break;
+    case 2:
+      s = -sp;
+      c = -cp;
+      break;
+    default:
+      s = -cp;
+      c = sp;
+      break;
   }
 }
 

@@ -72,7 +72,6 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   return make_view(std::make_shared<Storage>(nbytes, device), shape, contiguous_strides(shape), 0, dtype);
 }
 
-
 // ---- metadata ----------------------------------------------------------------------------------
 
 #define KILN_REQUIRE_DEFINED() KILN_CHECK(impl_ != nullptr, "operation on an undefined tensor")
@@ -123,7 +122,6 @@ bool Tensor::is_contiguous() const {
   }
   return true;
 }
-
 
 void Tensor::set_data(const Tensor& source) const {
   KILN_REQUIRE_DEFINED();

@@ -51,11 +51,9 @@ class Tensor {
   static Tensor arange(int64_t n, DType dtype = DType::Int64, Device device = Device::cpu());
   // Copies host values into a new tensor of `shape` (numel must match) on `device`.
   template <typename T>
-  static Tensor from_vector(const std::vector<T>& values, const Shape& shape,
-                            Device device = Device::cpu());
+  static Tensor from_vector(const std::vector<T>& values, const Shape& shape, Device device = Device::cpu());
   // Copies `nbytes` of host memory laid out as a contiguous `shape` of `dtype`.
-  static Tensor from_blob(const void* data, const Shape& shape, DType dtype,
-                          Device device = Device::cpu());
+  static Tensor from_blob(const void* data, const Shape& shape, DType dtype, Device device = Device::cpu());
 
   // ---- metadata -------------------------------------------------------------------------
   bool defined() const { return impl_ != nullptr; }

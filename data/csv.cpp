@@ -17,7 +17,8 @@ std::vector<std::string_view> split_fields(std::string_view line) {
   size_t start = 0;
   while (true) {
     const size_t comma = line.find(',', start);
-    fields.push_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    fields.push_back(
+        line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }
@@ -26,7 +27,8 @@ std::vector<std::string_view> split_fields(std::string_view line) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '"')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '"')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '"'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -90,8 +92,8 @@ Table parse_csv_table(const std::string& text, const std::string& source, bool a
   const size_t width = table.columns.size();
   for (size_t i = header_line + 1; i < lines.size(); ++i) {
     const auto fields = split_fields(lines[i]);
-    KILN_CHECK(fields.size() == width, source, ": line ", i + 1, ": expected ", width, " fields (as in the header), got ",
-               fields.size());
+    KILN_CHECK(fields.size() == width, source, ": line ", i + 1, ": expected ", width,
+               " fields (as in the header), got ", fields.size());
     for (size_t c = 0; c < width; ++c) {
       double v = 0;
       const std::string_view f = trim(fields[c]);
@@ -105,8 +107,8 @@ Table parse_csv_table(const std::string& text, const std::string& source, bool a
     }
   }
   KILN_CHECK(table.rows() > 0, source, ": no data rows after the header");
-  KILN_CHECK(declared_rows < 0 || declared_rows == table.rows(), source, ": the first line declares ", declared_rows,
-             " rows but the file has ", table.rows());
+  KILN_CHECK(declared_rows < 0 || declared_rows == table.rows(), source, ": the first line declares ",
+             declared_rows, " rows but the file has ", table.rows());
   return table;
 }
 
@@ -124,8 +126,10 @@ Dataset table_to_dataset(const Table& table, const std::string& target_column) {
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < width; ++c) {
       const float v = static_cast<float>(table.values[r * width + c]);
-      if (c == target) y.push_back(v);
-      else x.push_back(v);
+      if (c == target)
+        y.push_back(v);
+      else
+        x.push_back(v);
     }
   Dataset d;
   d.inputs = Tensor::from_vector(x, {n, width - 1});
@@ -134,8 +138,8 @@ Dataset table_to_dataset(const Table& table, const std::string& target_column) {
 }
 
 ColumnScaler ColumnScaler::fit(const Tensor& x_in, Kind kind) {
-  KILN_CHECK(x_in.dim() == 2 && x_in.size(0) > 0, "ColumnScaler::fit: expected a non-empty [N, F] tensor, got ",
-             shape_str(x_in.shape()));
+  KILN_CHECK(x_in.dim() == 2 && x_in.size(0) > 0,
+             "ColumnScaler::fit: expected a non-empty [N, F] tensor, got ", shape_str(x_in.shape()));
   const int64_t n = x_in.size(0), f = x_in.size(1);
   const std::vector<double> x = x_in.to_vector<double>();
   ColumnScaler s;

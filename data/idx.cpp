@@ -88,8 +88,8 @@ Tensor parse_idx(const uint8_t* data, size_t size, const std::string& source) {
   KILN_CHECK(!over_cap, source, ": IDX dimensions ", shape_str(shape), " hold more than ", kIdxMaxBytes,
              " bytes, the limit");
   const uint64_t have = size - header;
-  KILN_CHECK(have >= payload, source, ": truncated IDX data: dimensions ", shape_str(shape), " need ", payload,
-             " bytes after the ", header, "-byte header, the file has ", have);
+  KILN_CHECK(have >= payload, source, ": truncated IDX data: dimensions ", shape_str(shape), " need ",
+             payload, " bytes after the ", header, "-byte header, the file has ", have);
   KILN_CHECK(have == payload, source, ": ", have - payload, " trailing bytes after the ", payload,
              " bytes of IDX data for dimensions ", shape_str(shape));
   return Tensor::from_blob(data + header, shape, DType::UInt8);
@@ -101,8 +101,8 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, uint64_t max_bytes
   const uint64_t limit = std::min<uint64_t>(max_bytes, std::numeric_limits<size_t>::max() - 1) + 1;
   InflateStream z;
   // 16 + MAX_WBITS: expect a gzip header and trailer (and check the CRC), not a bare zlib stream.
-  KILN_CHECK(inflateInit2(&z.s, 16 + MAX_WBITS) == Z_OK, source, ": cannot start gzip decompression: ",
-             z.s.msg ? z.s.msg : "zlib initialisation failed");
+  KILN_CHECK(inflateInit2(&z.s, 16 + MAX_WBITS) == Z_OK, source,
+             ": cannot start gzip decompression: ", z.s.msg ? z.s.msg : "zlib initialisation failed");
   z.initialised = true;
 
   std::vector<uint8_t> out;
@@ -150,8 +150,8 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, uint64_t max_bytes
       KILN_CHECK(inflateReset(&z.s) == Z_OK, source, ": cannot restart gzip decompression");
       continue;
     }
-    KILN_CHECK(ret != Z_DATA_ERROR && ret != Z_NEED_DICT && ret != Z_STREAM_ERROR, source, ": corrupt gzip data (",
-               z.s.msg ? z.s.msg : "invalid deflate stream", ")");
+    KILN_CHECK(ret != Z_DATA_ERROR && ret != Z_NEED_DICT && ret != Z_STREAM_ERROR, source,
+               ": corrupt gzip data (", z.s.msg ? z.s.msg : "invalid deflate stream", ")");
     KILN_CHECK(ret != Z_MEM_ERROR, source, ": out of memory while decompressing gzip data");
     // No progress with all input consumed and output room left: the stream stops early.
     const bool starved = z.s.avail_in == 0 && in_left == 0 && z.s.avail_out > 0;
@@ -160,14 +160,16 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, uint64_t max_bytes
                " decompressed) without its end marker");
   }
   // The stream may end exactly at the extra byte of room, one past the cap.
-  KILN_CHECK(filled <= max_bytes, source, ": gzip data decompresses to more than ", max_bytes, " bytes, the limit");
+  KILN_CHECK(filled <= max_bytes, source, ": gzip data decompresses to more than ", max_bytes,
+             " bytes, the limit");
   out.resize(filled);
   return out;
 }
 
 Tensor read_idx(const std::string& path) {
   std::vector<uint8_t> bytes = read_file_bytes(path, kIdxMaxFileBytes);
-  if (is_gzip(path, bytes)) bytes = gunzip(bytes.data(), bytes.size(), kIdxMaxBytes + kIdxMaxHeaderBytes, path);
+  if (is_gzip(path, bytes))
+    bytes = gunzip(bytes.data(), bytes.size(), kIdxMaxBytes + kIdxMaxHeaderBytes, path);
   return parse_idx(bytes.data(), bytes.size(), path);
 }
 
@@ -180,10 +182,11 @@ Dataset load_idx_dataset(const std::string& images_path, const std::string& labe
              shape_str(images.shape()));
   KILN_CHECK(images.numel() > 0, images_path, ": no image data (shape ", shape_str(images.shape()), ")");
   const Tensor labels = read_idx(labels_path);
-  KILN_CHECK(labels.dim() == 1, labels_path, ": expected IDX labels [N], got shape ", shape_str(labels.shape()));
+  KILN_CHECK(labels.dim() == 1, labels_path, ": expected IDX labels [N], got shape ",
+             shape_str(labels.shape()));
   const int64_t n = images.size(0);
-  KILN_CHECK(labels.size(0) == n, labels_path, ": ", labels.size(0), " labels, but ", images_path, " holds ", n,
-             " images");
+  KILN_CHECK(labels.size(0) == n, labels_path, ": ", labels.size(0), " labels, but ", images_path, " holds ",
+             n, " images");
 
   const uint8_t* raw = labels.data<uint8_t>();
   const int64_t classes = static_cast<int64_t>(class_names.size());
@@ -212,8 +215,8 @@ Dataset load_mnist(const std::string& dir, bool train) {
     looked_for += (looked_for.empty() ? "" : ", ") + raw + "[.gz]";
     if (found[i].empty()) missing += (missing.empty() ? "" : " and ") + names[i];
   }
-  KILN_CHECK(missing.empty(), "MNIST-style ", train ? "training" : "test", " split not found (missing ", missing,
-             "): looked for ", looked_for);
+  KILN_CHECK(missing.empty(), "MNIST-style ", train ? "training" : "test", " split not found (missing ",
+             missing, "): looked for ", looked_for);
   return load_idx_dataset(found[0], found[1]);
 }
 

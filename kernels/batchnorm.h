@@ -26,8 +26,8 @@ void batchnorm_forward_train(const BatchNormShape& s, const T* x, const T* gamma
                              double momentum, T* y, T* save_mean, T* save_invstd, T* running_mean,
                              T* running_var);
 template <typename T>
-void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                            const T* running_var, double eps, T* y);
+void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma, const T* beta,
+                            const T* running_mean, const T* running_var, double eps, T* y);
 template <typename T>
 void batchnorm_backward(const BatchNormShape& s, const T* dy, const T* x, const T* gamma, const T* save_mean,
                         const T* save_invstd, T* dx, T* dgamma, T* dbeta);
@@ -39,8 +39,8 @@ void batchnorm_forward_train(const BatchNormShape& s, const T* x, const T* gamma
                              double momentum, T* y, T* save_mean, T* save_invstd, T* running_mean,
                              T* running_var);
 template <typename T>
-void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                            const T* running_var, double eps, T* y);
+void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma, const T* beta,
+                            const T* running_mean, const T* running_var, double eps, T* y);
 template <typename T>
 void batchnorm_backward(const BatchNormShape& s, const T* dy, const T* x, const T* gamma, const T* save_mean,
                         const T* save_invstd, T* dx, T* dgamma, T* dbeta);

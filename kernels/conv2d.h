@@ -38,8 +38,8 @@ void conv2d_backward_weight(const Conv2dShape& shape, const T* x, const T* dy, T
 
 namespace cuda {
 // float only; double convolutions run on the CPU reference in gradient checks.
-void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight, const float* bias, float* y,
-                    ConvPrecision precision);
+void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight, const float* bias,
+                    float* y, ConvPrecision precision);
 void conv2d_backward_input(const Conv2dShape& shape, const float* dy, const float* weight, float* dx,
                            ConvPrecision precision);
 void conv2d_backward_weight(const Conv2dShape& shape, const float* x, const float* dy, float* dweight,

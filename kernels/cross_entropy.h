@@ -29,14 +29,14 @@ struct CrossEntropyArgs {
 
 namespace cpu {
 template <typename T>
-void cross_entropy_forward(const CrossEntropyArgs& a, const T* logits, const int64_t* labels, const T* class_weights,
-                           T* loss, T* dlogits, T* row_weight);
+void cross_entropy_forward(const CrossEntropyArgs& a, const T* logits, const int64_t* labels,
+                           const T* class_weights, T* loss, T* dlogits, T* row_weight);
 }  // namespace cpu
 
 namespace cuda {
 template <typename T>
-void cross_entropy_forward(const CrossEntropyArgs& a, const T* logits, const int64_t* labels, const T* class_weights,
-                           T* loss, T* dlogits, T* row_weight);
+void cross_entropy_forward(const CrossEntropyArgs& a, const T* logits, const int64_t* labels,
+                           const T* class_weights, T* loss, T* dlogits, T* row_weight);
 }  // namespace cuda
 
 }  // namespace kiln::kernels

@@ -13,7 +13,8 @@ namespace kiln::kernels {
 
 inline uint32_t dropout_threshold(double p) { return static_cast<uint32_t>(std::ceil(p * 16777216.0)); }
 
-KILN_HD KILN_FORCEINLINE bool dropout_keep(uint64_t seed, uint64_t offset, uint64_t draw, uint32_t threshold) {
+KILN_HD KILN_FORCEINLINE bool dropout_keep(uint64_t seed, uint64_t offset, uint64_t draw,
+                                           uint32_t threshold) {
   return (philox::draw_u32(seed, offset, draw) >> 8) >= threshold;
 }
 

@@ -20,10 +20,12 @@ struct GemmArgs {
 };
 
 namespace cpu {
-template <typename T> void gemm(const GemmArgs& args, const T* a, const T* b, T* c);
+template <typename T>
+void gemm(const GemmArgs& args, const T* a, const T* b, T* c);
 }
 namespace cuda {
-template <typename T> void gemm(const GemmArgs& args, const T* a, const T* b, T* c);
+template <typename T>
+void gemm(const GemmArgs& args, const T* a, const T* b, T* c);
 }
 
 }  // namespace kiln::kernels

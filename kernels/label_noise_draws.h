@@ -29,13 +29,19 @@ KILN_HD KILN_FORCEINLINE bool key_less(uint32_t ka, int64_t a, uint32_t kb, int6
 
 // Uniform index in [0, n) for draw t (multiply-shift).
 KILN_HD KILN_FORCEINLINE int64_t uniform_index(uint64_t seed, uint64_t offset, int64_t t, int64_t n) {
-  return static_cast<int64_t>((static_cast<uint64_t>(philox::draw_u32(seed, offset, static_cast<uint64_t>(t))) *
-                               static_cast<uint64_t>(n)) >> 32);
+  return static_cast<int64_t>(
+      (static_cast<uint64_t>(philox::draw_u32(seed, offset, static_cast<uint64_t>(t))) *
+       static_cast<uint64_t>(n)) >>
+      32);
 }
 
 // How many samples DisturbValue corrupts: exactly round(alpha * n) (ties to even, so
 // alpha = 0.5 of 5 gives 2, as Python's round), or the source's int(n * (1 - alpha)) draws.
-inline int64_t disturbed_count(double alpha, int64_t n) { return static_cast<int64_t>(std::nearbyint(alpha * n)); }
-inline int64_t source_zeroed_draws(double alpha, int64_t n) { return static_cast<int64_t>(n * (1.0 - alpha)); }
+inline int64_t disturbed_count(double alpha, int64_t n) {
+  return static_cast<int64_t>(std::nearbyint(alpha * n));
+}
+inline int64_t source_zeroed_draws(double alpha, int64_t n) {
+  return static_cast<int64_t>(n * (1.0 - alpha));
+}
 
 }  // namespace kiln::kernels

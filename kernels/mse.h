@@ -9,13 +9,17 @@
 namespace kiln::kernels {
 
 namespace cpu {
-template <typename T> void mse_forward(int64_t n, const T* x, const T* y, T* sum_out);
-template <typename T> void mse_backward(int64_t n, const T* x, const T* y, const T* upstream, double scale, T* dx);
+template <typename T>
+void mse_forward(int64_t n, const T* x, const T* y, T* sum_out);
+template <typename T>
+void mse_backward(int64_t n, const T* x, const T* y, const T* upstream, double scale, T* dx);
 }  // namespace cpu
 
 namespace cuda {
-template <typename T> void mse_forward(int64_t n, const T* x, const T* y, T* sum_out);
-template <typename T> void mse_backward(int64_t n, const T* x, const T* y, const T* upstream, double scale, T* dx);
+template <typename T>
+void mse_forward(int64_t n, const T* x, const T* y, T* sum_out);
+template <typename T>
+void mse_backward(int64_t n, const T* x, const T* y, const T* upstream, double scale, T* dx);
 }  // namespace cuda
 
 }  // namespace kiln::kernels

@@ -22,9 +22,9 @@ enum class OptimizerKind : uint8_t { SGD, Adam, AdamW };
 struct OptimizerHyper {
   OptimizerKind kind = OptimizerKind::Adam;
   double lr = 1e-3;
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;      // Adam / AdamW
-  double momentum = 0.0, dampening = 0.0;              // SGD
-  bool nesterov = false;                               // SGD
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam / AdamW
+  double momentum = 0.0, dampening = 0.0;         // SGD
+  bool nesterov = false;                          // SGD
   double weight_decay = 0.0;
 };
 

@@ -10,9 +10,9 @@ namespace kiln::kernels {
 
 // Per-step scalars computed once from t (bias corrections as PyTorch computes them).
 struct StepScalars {
-  double step_size = 0;        // Adam: lr / (1 - b1^t)
-  double sqrt_bc2 = 0;         // Adam: sqrt(1 - b2^t)
-  bool first = false;          // SGD: t == 1
+  double step_size = 0;  // Adam: lr / (1 - b1^t)
+  double sqrt_bc2 = 0;   // Adam: sqrt(1 - b2^t)
+  bool first = false;    // SGD: t == 1
 };
 
 KILN_HD inline StepScalars step_scalars(const OptimizerHyper& h, int64_t t) {
@@ -26,8 +26,8 @@ KILN_HD inline StepScalars step_scalars(const OptimizerHyper& h, int64_t t) {
 }
 
 template <typename T>
-KILN_HD KILN_FORCEINLINE void update_element(const OptimizerHyper& h, const StepScalars& s, T& p, T grad, T* state0,
-                                             T* state1) {
+KILN_HD KILN_FORCEINLINE void update_element(const OptimizerHyper& h, const StepScalars& s, T& p, T grad,
+                                             T* state0, T* state1) {
   const T wd = static_cast<T>(h.weight_decay);
   if (h.kind == OptimizerKind::SGD) {
     T g = grad + wd * p;
@@ -41,8 +41,10 @@ KILN_HD KILN_FORCEINLINE void update_element(const OptimizerHyper& h, const Step
     return;
   }
   T g = grad;
-  if (h.kind == OptimizerKind::AdamW) p *= static_cast<T>(1 - h.lr * h.weight_decay);
-  else g += wd * p;
+  if (h.kind == OptimizerKind::AdamW)
+    p *= static_cast<T>(1 - h.lr * h.weight_decay);
+  else
+    g += wd * p;
   // 1 - beta is formed in double, as PyTorch's Python-float arithmetic does, then rounded.
   const T b1 = static_cast<T>(h.beta1), b2 = static_cast<T>(h.beta2);
   const T one_minus_b1 = static_cast<T>(1 - h.beta1), one_minus_b2 = static_cast<T>(1 - h.beta2);

@@ -27,9 +27,11 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax)
 template <typename T>
 void max_pool2d_backward(const Pool2dShape& s, const T* dy, const int32_t* argmax, T* dx);
 template <typename T>
-void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* x, T* y);
+void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* x,
+                                 T* y);
 template <typename T>
-void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* dy, T* dx);
+void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* dy,
+                                  T* dx);
 }  // namespace cpu
 
 namespace cuda {
@@ -38,9 +40,11 @@ void max_pool2d_forward(const Pool2dShape& s, const T* x, T* y, int32_t* argmax)
 template <typename T>
 void max_pool2d_backward(const Pool2dShape& s, const T* dy, const int32_t* argmax, T* dx);
 template <typename T>
-void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* x, T* y);
+void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* x,
+                                 T* y);
 template <typename T>
-void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* dy, T* dx);
+void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* dy,
+                                  T* dx);
 }  // namespace cuda
 
 }  // namespace kiln::kernels

@@ -13,18 +13,22 @@
 namespace kiln::kernels {
 
 namespace cpu {
-template <typename T> void sum_mid(const T* in, T* out, int64_t outer, int64_t n, int64_t inner);
+template <typename T>
+void sum_mid(const T* in, T* out, int64_t outer, int64_t n, int64_t inner);
 template <typename T>
 void max_mid(const T* in, T* values, int64_t* indices, int64_t outer, int64_t n, int64_t inner);
 // Number of NaN/Inf elements in a contiguous array.
-template <typename T> int64_t count_nonfinite(const T* in, int64_t n);
+template <typename T>
+int64_t count_nonfinite(const T* in, int64_t n);
 }  // namespace cpu
 
 namespace cuda {
-template <typename T> void sum_mid(const T* in, T* out, int64_t outer, int64_t n, int64_t inner);
+template <typename T>
+void sum_mid(const T* in, T* out, int64_t outer, int64_t n, int64_t inner);
 template <typename T>
 void max_mid(const T* in, T* values, int64_t* indices, int64_t outer, int64_t n, int64_t inner);
-template <typename T> int64_t count_nonfinite(const T* in, int64_t n);  // synchronises
+template <typename T>
+int64_t count_nonfinite(const T* in, int64_t n);  // synchronises
 }  // namespace cuda
 
 }  // namespace kiln::kernels

@@ -17,8 +17,8 @@ struct SampleAugment {
 
 inline uint32_t flip_threshold(double p) { return static_cast<uint32_t>(std::ceil(p * 16777216.0)); }
 
-KILN_HD KILN_FORCEINLINE SampleAugment sample_augment(uint64_t seed, uint64_t offset, int64_t b, uint32_t flip_thr,
-                                                     int64_t pad) {
+KILN_HD KILN_FORCEINLINE SampleAugment sample_augment(uint64_t seed, uint64_t offset, int64_t b,
+                                                      uint32_t flip_thr, int64_t pad) {
   const philox::U32x4 w = philox::draw_block(seed, offset, static_cast<uint64_t>(b));
   const uint64_t range = static_cast<uint64_t>(2 * pad + 1);
   SampleAugment s;

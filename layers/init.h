@@ -17,7 +17,7 @@ int64_t fan_in(const Tensor& weight);
 int64_t fan_out(const Tensor& weight);
 
 void uniform(Tensor& t, double low, double high, Generator& gen);
-void kaiming_uniform(Tensor& weight, double a, Generator& gen);              // on fan_in
+void kaiming_uniform(Tensor& weight, double a, Generator& gen);  // on fan_in
 void kaiming_normal_fan_out_relu(Tensor& weight, Generator& gen);
 // nn.Linear / nn.Conv2d reset_parameters(): kaiming_uniform(a = sqrt(5)) and the bias rule.
 void pytorch_default(Tensor& weight, Tensor* bias, Generator& gen);

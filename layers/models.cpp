@@ -19,7 +19,8 @@ void torchvision_conv_init(Conv2d& conv, Generator& gen) {
 }  // namespace
 
 BasicBlock::BasicBlock(int64_t in_planes, int64_t planes, int64_t stride, bool batchnorm, Generator& gen) {
-  conv1_ = register_module("conv1", std::make_shared<Conv2d>(in_planes, planes, 3, stride, 1, Bias::Without, gen));
+  conv1_ =
+      register_module("conv1", std::make_shared<Conv2d>(in_planes, planes, 3, stride, 1, Bias::Without, gen));
   bn1_ = register_module("bn1", norm(planes, batchnorm));
   conv2_ = register_module("conv2", std::make_shared<Conv2d>(planes, planes, 3, 1, 1, Bias::Without, gen));
   bn2_ = register_module("bn2", norm(planes, batchnorm));
@@ -72,17 +73,17 @@ Tensor ResNet18::forward(const Tensor& x) {
 }
 
 CifarBasicBlock::CifarBasicBlock(int64_t in_planes, int64_t planes, int64_t stride, Generator& gen) {
-  conv_block_ =
-      register_module("conv_block", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                                        std::make_shared<Conv2d>(in_planes, planes, 3, stride, 1, Bias::Without, gen),
-                                        std::make_shared<BatchNorm2d>(planes), std::make_shared<ReLU>(),
-                                        std::make_shared<Conv2d>(planes, planes, 3, 1, 1, Bias::Without, gen),
-                                        std::make_shared<BatchNorm2d>(planes)}));
+  conv_block_ = register_module(
+      "conv_block", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                        std::make_shared<Conv2d>(in_planes, planes, 3, stride, 1, Bias::Without, gen),
+                        std::make_shared<BatchNorm2d>(planes), std::make_shared<ReLU>(),
+                        std::make_shared<Conv2d>(planes, planes, 3, 1, 1, Bias::Without, gen),
+                        std::make_shared<BatchNorm2d>(planes)}));
   if (stride != 1 || in_planes != planes) {
-    downsample_ = register_module("downsample",
-                                  std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                                      std::make_shared<Conv2d>(in_planes, planes, 1, stride, 0, Bias::Without, gen),
-                                      std::make_shared<BatchNorm2d>(planes)}));
+    downsample_ = register_module(
+        "downsample", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                          std::make_shared<Conv2d>(in_planes, planes, 1, stride, 0, Bias::Without, gen),
+                          std::make_shared<BatchNorm2d>(planes)}));
   }
 }
 
@@ -125,11 +126,12 @@ MnistNet::MnistNet(int64_t num_classes, Generator& gen) {
                                               std::make_shared<Conv2d>(64, 192, 3, 1, 1, Bias::With, gen),
                                               std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2, 2)}));
   classifier_ = register_module(
-      "classifier", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                        std::make_shared<Dropout>(0.5),
-                        std::make_shared<Linear>(192 * 6 * 6, 1024, Bias::With, gen), std::make_shared<ReLU>(),
-                        std::make_shared<Dropout>(0.5), std::make_shared<Linear>(1024, 512, Bias::With, gen),
-                        std::make_shared<ReLU>(), std::make_shared<Linear>(512, num_classes, Bias::With, gen)}));
+      "classifier",
+      std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+          std::make_shared<Dropout>(0.5), std::make_shared<Linear>(192 * 6 * 6, 1024, Bias::With, gen),
+          std::make_shared<ReLU>(), std::make_shared<Dropout>(0.5),
+          std::make_shared<Linear>(1024, 512, Bias::With, gen), std::make_shared<ReLU>(),
+          std::make_shared<Linear>(512, num_classes, Bias::With, gen)}));
 }
 
 Tensor MnistNet::forward(const Tensor& x) {

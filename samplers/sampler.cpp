@@ -88,7 +88,8 @@ std::vector<int64_t> iota_indices(int64_t n) {
 std::vector<int64_t> host_labels(const Tensor& labels, int64_t num_classes, const char* who) {
   KILN_CHECK(labels.defined(), who, ": labels tensor is undefined");
   KILN_CHECK(labels.dtype() == DType::Int64, who, ": labels must be int64, got ", dtype_name(labels.dtype()));
-  KILN_CHECK(labels.dim() == 1, who, ": labels must be a 1-d tensor [N], got shape ", shape_str(labels.shape()));
+  KILN_CHECK(labels.dim() == 1, who, ": labels must be a 1-d tensor [N], got shape ",
+             shape_str(labels.shape()));
   KILN_CHECK(num_classes > 0, who, ": num_classes must be > 0, got ", num_classes);
   std::vector<int64_t> values = labels.to_vector<int64_t>();
   for (size_t i = 0; i < values.size(); ++i) {
@@ -141,7 +142,8 @@ std::vector<int64_t> SubsetRandomSampler::epoch_indices(Generator& gen) {
 
 // ---- WeightedRandomSampler ------------------------------------------------------------------
 
-WeightedRandomSampler::WeightedRandomSampler(std::vector<double> weights, int64_t num_samples, bool replacement)
+WeightedRandomSampler::WeightedRandomSampler(std::vector<double> weights, int64_t num_samples,
+                                             bool replacement)
     : weights_(std::move(weights)), num_samples_(num_samples), replacement_(replacement) {
   const char* who = "WeightedRandomSampler";
   KILN_CHECK(!weights_.empty(), who, ": weights must not be empty");
@@ -155,10 +157,11 @@ WeightedRandomSampler::WeightedRandomSampler(std::vector<double> weights, int64_
     total += w;
     positive += w > 0;
   }
-  KILN_CHECK(positive > 0, who, ": all ", weights_.size(), " weights are zero; at least one must be positive");
+  KILN_CHECK(positive > 0, who, ": all ", weights_.size(),
+             " weights are zero; at least one must be positive");
   KILN_CHECK(std::isfinite(total), who, ": the weights sum to ", total, "; their sum must be finite");
-  KILN_CHECK(replacement_ || num_samples_ <= positive, who, ": num_samples ", num_samples_,
-             " exceeds the ", positive, " positive weights, the most that can be drawn without replacement");
+  KILN_CHECK(replacement_ || num_samples_ <= positive, who, ": num_samples ", num_samples_, " exceeds the ",
+             positive, " positive weights, the most that can be drawn without replacement");
 }
 
 std::vector<int64_t> WeightedRandomSampler::epoch_indices(Generator& gen) {
@@ -178,7 +181,8 @@ std::vector<int64_t> WeightedRandomSampler::epoch_indices(Generator& gen) {
     const double total = cdf.back();
     // u * total can round up to total itself (u < 1 but the product is rounded); that draw
     // belongs to the last positive weight, whose prefix sum first reaches total.
-    const size_t last_positive = static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), total) - cdf.begin());
+    const size_t last_positive =
+        static_cast<size_t>(std::lower_bound(cdf.begin(), cdf.end(), total) - cdf.begin());
     for (int64_t j = 0; j < num_samples_; ++j) {
       const double target = unit_53(u64_at(seed, offset, static_cast<uint64_t>(j))) * total;
       size_t i = static_cast<size_t>(std::upper_bound(cdf.begin(), cdf.end(), target) - cdf.begin());
@@ -234,8 +238,8 @@ std::vector<double> class_balanced_weights(const Tensor& labels, int64_t num_cla
 // permutation's order.
 Split random_split(int64_t n, int64_t validation_count, Generator& gen) {
   KILN_CHECK(n >= 0, "random_split: n must be >= 0, got ", n);
-  KILN_CHECK(validation_count >= 0 && validation_count <= n, "random_split: validation_count must be in [0, ", n,
-             "], got ", validation_count);
+  KILN_CHECK(validation_count >= 0 && validation_count <= n, "random_split: validation_count must be in [0, ",
+             n, "], got ", validation_count);
   WordStream words(gen.seed(), gen.next_offset());
   std::vector<int64_t> order = iota_indices(n);
   shuffle_in_place(order, words);
@@ -254,11 +258,12 @@ Split balanced_subset(const Tensor& labels, int64_t num_classes, int64_t per_cla
   const std::vector<int64_t> values = host_labels(labels, num_classes, "balanced_subset");
   KILN_CHECK(per_class >= 0, "balanced_subset: per_class must be >= 0, got ", per_class);
   std::vector<std::vector<int64_t>> members(static_cast<size_t>(num_classes));
-  for (size_t i = 0; i < values.size(); ++i) members[static_cast<size_t>(values[i])].push_back(static_cast<int64_t>(i));
+  for (size_t i = 0; i < values.size(); ++i)
+    members[static_cast<size_t>(values[i])].push_back(static_cast<int64_t>(i));
   for (int64_t c = 0; c < num_classes; ++c) {
     const auto count = static_cast<int64_t>(members[static_cast<size_t>(c)].size());
-    KILN_CHECK(count >= per_class, "balanced_subset: class ", c, " has ", count, " samples, fewer than per_class = ",
-               per_class);
+    KILN_CHECK(count >= per_class, "balanced_subset: class ", c, " has ", count,
+               " samples, fewer than per_class = ", per_class);
   }
   WordStream words(gen.seed(), gen.next_offset());
   Split split;

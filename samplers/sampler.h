@@ -72,7 +72,9 @@ class WeightedRandomSampler final : public Sampler {
   WeightedRandomSampler(std::vector<double> weights, int64_t num_samples, bool replacement = true);
   std::vector<int64_t> epoch_indices(Generator& gen) override;
   int64_t size() const override { return num_samples_; }
-  std::string name() const override { return replacement_ ? "weighted-random" : "weighted-random-no-replacement"; }
+  std::string name() const override {
+    return replacement_ ? "weighted-random" : "weighted-random-no-replacement";
+  }
   const std::vector<double>& weights() const { return weights_; }
 
  private:

@@ -58,12 +58,14 @@ TrainingState load_checkpoint(const std::string& path, const std::string& model_
   auto meta = c.metadata.find(kModelKey);
   KILN_CHECK(meta != c.metadata.end() && c.metadata.count(kStateKey), path,
              ": not a kiln training checkpoint (no kiln.model / kiln.state metadata)");
-  KILN_CHECK(meta->second == model_id, path, ": checkpoint of model '", meta->second, "', but this run trains '",
-             model_id, "'");
+  KILN_CHECK(meta->second == model_id, path, ": checkpoint of model '", meta->second,
+             "', but this run trains '", model_id, "'");
   TensorMap model_state, optim_state;
   for (const auto& [name, t] : c.tensors) {
-    if (name.rfind("model.", 0) == 0) model_state[name.substr(6)] = t;
-    else if (name.rfind("optim.", 0) == 0) optim_state[name.substr(6)] = t;
+    if (name.rfind("model.", 0) == 0)
+      model_state[name.substr(6)] = t;
+    else if (name.rfind("optim.", 0) == 0)
+      optim_state[name.substr(6)] = t;
   }
   try {
     model.load_state_dict(model_state);

@@ -17,8 +17,8 @@
 namespace kiln {
 
 struct TrainingState {
-  int64_t epoch = 0;         // epochs completed
-  uint64_t seed = 0;         // the default generator after `epoch` epochs
+  int64_t epoch = 0;  // epochs completed
+  uint64_t seed = 0;  // the default generator after `epoch` epochs
   uint64_t rng_offset = 0;
   double best_metric = std::numeric_limits<double>::infinity();
   int64_t best_epoch = 0;

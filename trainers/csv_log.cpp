@@ -8,22 +8,23 @@
 
 namespace kiln {
 
-CsvLog::CsvLog(std::string path, std::vector<std::string> columns) : path_(std::move(path)), columns_(std::move(columns)) {
+CsvLog::CsvLog(std::string path, std::vector<std::string> columns)
+    : path_(std::move(path)), columns_(std::move(columns)) {
   KILN_CHECK(!columns_.empty(), "CsvLog: no columns");
   write();
 }
 
 void CsvLog::append(const std::vector<double>& row, bool write_now) {
-  KILN_CHECK(row.size() == columns_.size(), "CsvLog ", path_, ": row has ", row.size(), " values for ", columns_.size(),
-             " columns");
+  KILN_CHECK(row.size() == columns_.size(), "CsvLog ", path_, ": row has ", row.size(), " values for ",
+             columns_.size(), " columns");
   rows_.push_back(row);
   if (write_now) write();
 }
 
 void CsvLog::reset(const std::vector<std::vector<double>>& rows) {
   for (const auto& r : rows)
-    KILN_CHECK(r.size() == columns_.size(), "CsvLog ", path_, ": row has ", r.size(), " values for ", columns_.size(),
-               " columns");
+    KILN_CHECK(r.size() == columns_.size(), "CsvLog ", path_, ": row has ", r.size(), " values for ",
+               columns_.size(), " columns");
   rows_ = rows;
   write();
 }

@@ -7,9 +7,11 @@
 
 namespace kiln {
 
-EarlyStopping::EarlyStopping(int64_t patience, double min_delta) : patience_(patience), min_delta_(min_delta) {
+EarlyStopping::EarlyStopping(int64_t patience, double min_delta)
+    : patience_(patience), min_delta_(min_delta) {
   KILN_CHECK(patience >= 1, "early stopping: patience must be >= 1, got ", patience);
-  KILN_CHECK(min_delta >= 0 && std::isfinite(min_delta), "early stopping: min_delta must be >= 0, got ", min_delta);
+  KILN_CHECK(min_delta >= 0 && std::isfinite(min_delta), "early stopping: min_delta must be >= 0, got ",
+             min_delta);
 }
 
 SelectionDecision EarlyStopping::update(int64_t epoch, double metric) {

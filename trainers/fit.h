@@ -42,12 +42,12 @@ struct FitConfig {
   std::string name;  // log prefix, e.g. "baseline"; files are <name>_log.csv, <name>_last.ckpt, ...
   int64_t epochs = 1;
   Selection selection = Selection::Last;
-  int64_t patience = 10;          // LowestValLoss
-  double min_delta = 0.0;         // LowestValLoss
-  double threshold = 1.0;         // FirstBelow
-  std::string model_id;           // checkpoint compatibility check
-  std::string resume;             // path of a checkpoint to continue from
-  TrainOptions train;             // target transforms, extra losses, clipping
+  int64_t patience = 10;   // LowestValLoss
+  double min_delta = 0.0;  // LowestValLoss
+  double threshold = 1.0;  // FirstBelow
+  std::string model_id;    // checkpoint compatibility check
+  std::string resume;      // path of a checkpoint to continue from
+  TrainOptions train;      // target transforms, extra losses, clipping
   // Called before each epoch (1-based), e.g. to update a loss weight schedule.
   std::function<void(int64_t epoch)> before_epoch;
   // Extra per-epoch values for the log (names here, values from extra_values).

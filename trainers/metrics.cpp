@@ -14,8 +14,8 @@ ConfusionMatrix::ConfusionMatrix(int64_t num_classes) : n_(num_classes) {
 }
 
 void ConfusionMatrix::add(const std::vector<int64_t>& actual, const std::vector<int64_t>& predicted) {
-  KILN_CHECK(actual.size() == predicted.size(), "ConfusionMatrix: ", actual.size(), " labels but ", predicted.size(),
-             " predictions");
+  KILN_CHECK(actual.size() == predicted.size(), "ConfusionMatrix: ", actual.size(), " labels but ",
+             predicted.size(), " predictions");
   for (size_t i = 0; i < actual.size(); ++i) {
     KILN_CHECK(actual[i] >= 0 && actual[i] < n_ && predicted[i] >= 0 && predicted[i] < n_,
                "ConfusionMatrix: pair (", actual[i], ", ", predicted[i], ") outside [0, ", n_, ")");
@@ -67,7 +67,8 @@ std::string ConfusionMatrix::to_text(const std::vector<std::string>& names) cons
   for (int64_t p = 0; p < n_; ++p) out << std::setw(8) << p;
   out << "\n";
   for (int64_t a = 0; a < n_; ++a) {
-    out << std::setw(static_cast<int>(w)) << (a < static_cast<int64_t>(names.size()) ? names[a] : std::to_string(a));
+    out << std::setw(static_cast<int>(w))
+        << (a < static_cast<int64_t>(names.size()) ? names[a] : std::to_string(a));
     for (int64_t p = 0; p < n_; ++p) out << std::setw(8) << count(a, p);
     out << "\n";
   }

@@ -21,7 +21,7 @@ class ConfusionMatrix {
   int64_t count(int64_t actual, int64_t predicted) const { return counts_[actual * n_ + predicted]; }
   std::vector<std::vector<int64_t>> rows() const;
   int64_t total() const;
-  double accuracy() const;                     // trace / total (NaN when empty)
+  double accuracy() const;                         // trace / total (NaN when empty)
   std::vector<double> per_class_accuracy() const;  // recall of each class (NaN for an absent class)
   std::string to_text(const std::vector<std::string>& class_names) const;
 

@@ -23,8 +23,8 @@ void check_hyper(const kernels::OptimizerHyper& h) {
     KILN_CHECK(!h.nesterov || (h.momentum > 0 && h.dampening == 0),
                "SGD: nesterov needs momentum > 0 and dampening 0");
   } else {
-    KILN_CHECK(h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1, "Adam: betas must be in [0, 1), got ",
-               h.beta1, ", ", h.beta2);
+    KILN_CHECK(h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1,
+               "Adam: betas must be in [0, 1), got ", h.beta1, ", ", h.beta2);
     KILN_CHECK(h.eps >= 0, "Adam: eps must be >= 0, got ", h.eps);
   }
 }
@@ -39,7 +39,8 @@ Optimizer::Optimizer(std::vector<Tensor> params, const kernels::OptimizerHyper& 
   NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
-    KILN_CHECK(p.requires_grad() && p.is_leaf(), "optimizer: parameter ", i, " is not a leaf that requires grad");
+    KILN_CHECK(p.requires_grad() && p.is_leaf(), "optimizer: parameter ", i,
+               " is not a leaf that requires grad");
     KILN_CHECK(p.device() == device && p.dtype() == dtype && p.is_contiguous(), "optimizer: parameter ", i,
                " must be a contiguous ", dtype_name(dtype), " tensor on ", device.str(), " like parameter 0");
     KILN_CHECK(!device.is_cuda() || dtype == DType::Float32, "optimizer: CUDA parameters must be float32");
@@ -57,8 +58,10 @@ void Optimizer::zero_grad() {
   NoGradGuard no_grad;
   for (Tensor& p : params_) {
     Tensor g = p.grad();
-    if (g.defined()) g.zero_();
-    else p.set_grad(Tensor::zeros(p.shape(), p.dtype(), p.device()));
+    if (g.defined())
+      g.zero_();
+    else
+      p.set_grad(Tensor::zeros(p.shape(), p.dtype(), p.device()));
   }
 }
 
@@ -105,8 +108,10 @@ void Optimizer::step() {
                        state1_[i].defined() ? state1_[i].data<T>() : nullptr, params_[i].numel()});
     kernels::cpu::optimizer_step<T>(hyper_, slots, step_.data<int64_t>());
   };
-  if (params_[0].dtype() == DType::Float64) run.template operator()<double>();
-  else run.template operator()<float>();
+  if (params_[0].dtype() == DType::Float64)
+    run.template operator()<double>();
+  else
+    run.template operator()<float>();
 }
 
 int64_t Optimizer::step_count() const { return step_.item<int64_t>(); }
@@ -133,8 +138,8 @@ void Optimizer::load_state_dict(const TensorMap& state) {
   NoGradGuard no_grad;
   for (const auto& [name, target] : mine) {
     const Tensor& src = state.at(name);
-    KILN_CHECK(src.shape() == target.shape(), "optimizer state: '", name, "' has shape ", shape_str(src.shape()),
-               ", expected ", shape_str(target.shape()));
+    KILN_CHECK(src.shape() == target.shape(), "optimizer state: '", name, "' has shape ",
+               shape_str(src.shape()), ", expected ", shape_str(target.shape()));
     Tensor dst = target;
     dst.copy_(src);
   }
@@ -153,8 +158,8 @@ std::unique_ptr<Optimizer> make_sgd(std::vector<Tensor> params, double lr, doubl
 }
 
 namespace {
-kernels::OptimizerHyper adam_hyper(kernels::OptimizerKind kind, double lr, double beta1, double beta2, double eps,
-                                   double weight_decay) {
+kernels::OptimizerHyper adam_hyper(kernels::OptimizerKind kind, double lr, double beta1, double beta2,
+                                   double eps, double weight_decay) {
   kernels::OptimizerHyper h;
   h.kind = kind;
   h.lr = lr;
@@ -166,16 +171,16 @@ kernels::OptimizerHyper adam_hyper(kernels::OptimizerKind kind, double lr, doubl
 }
 }  // namespace
 
-std::unique_ptr<Optimizer> make_adam(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps,
-                                     double weight_decay) {
-  return std::make_unique<Optimizer>(std::move(params),
-                                     adam_hyper(kernels::OptimizerKind::Adam, lr, beta1, beta2, eps, weight_decay));
+std::unique_ptr<Optimizer> make_adam(std::vector<Tensor> params, double lr, double beta1, double beta2,
+                                     double eps, double weight_decay) {
+  return std::make_unique<Optimizer>(
+      std::move(params), adam_hyper(kernels::OptimizerKind::Adam, lr, beta1, beta2, eps, weight_decay));
 }
 
-std::unique_ptr<Optimizer> make_adamw(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps,
-                                      double weight_decay) {
-  return std::make_unique<Optimizer>(std::move(params),
-                                     adam_hyper(kernels::OptimizerKind::AdamW, lr, beta1, beta2, eps, weight_decay));
+std::unique_ptr<Optimizer> make_adamw(std::vector<Tensor> params, double lr, double beta1, double beta2,
+                                      double eps, double weight_decay) {
+  return std::make_unique<Optimizer>(
+      std::move(params), adam_hyper(kernels::OptimizerKind::AdamW, lr, beta1, beta2, eps, weight_decay));
 }
 
 }  // namespace kiln

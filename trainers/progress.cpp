@@ -9,9 +9,12 @@ namespace kiln {
 
 std::string format_duration(double s) {
   char buf[32];
-  if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);
-  else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
-  else std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, (int(s) % 3600) / 60);
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.1fs", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, (int(s) % 3600) / 60);
   return buf;
 }
 
@@ -38,8 +41,8 @@ void ProgressBar::step(int64_t samples, const std::function<double()>& read_loss
   const int filled = total_ > 0 ? static_cast<int>(kWidth * done_ / total_) : 0;
   std::string bar(filled, '#');
   bar += std::string(kWidth - filled, '.');
-  std::fprintf(stderr, "\r%s [%s] %lld/%lld loss %.4f  %.0f samples/s  ETA %s\033[K", label_.c_str(), bar.c_str(),
-               static_cast<long long>(done_), static_cast<long long>(total_), read_loss(), rate,
+  std::fprintf(stderr, "\r%s [%s] %lld/%lld loss %.4f  %.0f samples/s  ETA %s\033[K", label_.c_str(),
+               bar.c_str(), static_cast<long long>(done_), static_cast<long long>(total_), read_loss(), rate,
                format_duration(eta).c_str());
   std::fflush(stderr);
 }

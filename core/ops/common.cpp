@@ -37,8 +37,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 kernels::StridedArray strided(const Tensor& t) {
-  return kernels::StridedArray{t.raw_data(),           t.dtype(),          t.device(),
-                               static_cast<int>(t.dim()), t.shape().data(), t.strides().data()};
+  return kernels::StridedArray{t.raw_data(),     t.dtype(),         t.device(), static_cast<int>(t.dim()),
+                               t.shape().data(), t.strides().data()};
 }
 
 }  // namespace kiln::ops_detail

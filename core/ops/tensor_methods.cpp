@@ -280,7 +280,6 @@ Tensor& Tensor::copy_(const Tensor& src) {
   return *this;
 }
 
-
 Tensor& Tensor::fill_(double value) {
   if (numel() == 0) return *this;
   KILN_ON_DEVICE(device(), fill)(strided(*this), value);
@@ -308,7 +307,6 @@ template float Tensor::item<float>() const;
 template double Tensor::item<double>() const;
 template int64_t Tensor::item<int64_t>() const;
 template uint8_t Tensor::item<uint8_t>() const;
-
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
   KILN_CHECK(defined(), "backward: called on an undefined tensor");

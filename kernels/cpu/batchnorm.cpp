@@ -1,14 +1,15 @@
 // CPU batch normalisation (contract: kernels/batchnorm.h): per-channel sums in double.
 #include <cmath>
 
-#include "kernels/cpu/parallel.h"
 #include "kernels/batchnorm.h"
+#include "kernels/cpu/parallel.h"
 
 namespace kiln::kernels::cpu {
 
 template <typename T>
 void batchnorm_forward_train(const BatchNormShape& s, const T* x, const T* gamma, const T* beta, double eps,
-                             double momentum, T* y, T* save_mean, T* save_invstd, T* running_mean, T* running_var) {
+                             double momentum, T* y, T* save_mean, T* save_invstd, T* running_mean,
+                             T* running_var) {
   const int64_t M = s.n * s.hw;
 #pragma omp parallel for schedule(static) if (s.n * s.c * s.hw > kParallelGrain)
   for (int64_t c = 0; c < s.c; ++c) {
@@ -42,8 +43,8 @@ void batchnorm_forward_train(const BatchNormShape& s, const T* x, const T* gamma
 }
 
 template <typename T>
-void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma, const T* beta, const T* running_mean,
-                            const T* running_var, double eps, T* y) {
+void batchnorm_forward_eval(const BatchNormShape& s, const T* x, const T* gamma, const T* beta,
+                            const T* running_mean, const T* running_var, double eps, T* y) {
 #pragma omp parallel for schedule(static) if (s.n * s.c * s.hw > kParallelGrain)
   for (int64_t c = 0; c < s.c; ++c) {
     const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
@@ -89,13 +90,13 @@ void batchnorm_backward(const BatchNormShape& s, const T* dy, const T* x, const 
   }
 }
 
-#define KILN_INSTANTIATE(T)                                                                                       \
-  template void batchnorm_forward_train<T>(const BatchNormShape&, const T*, const T*, const T*, double, double, T*, \
-                                           T*, T*, T*, T*);                                                       \
-  template void batchnorm_forward_eval<T>(const BatchNormShape&, const T*, const T*, const T*, const T*, const T*,  \
-                                          double, T*);                                                            \
-  template void batchnorm_backward<T>(const BatchNormShape&, const T*, const T*, const T*, const T*, const T*, T*,  \
-                                      T*, T*);
+#define KILN_INSTANTIATE(T)                                                                              \
+  template void batchnorm_forward_train<T>(const BatchNormShape&, const T*, const T*, const T*, double,  \
+                                           double, T*, T*, T*, T*, T*);                                  \
+  template void batchnorm_forward_eval<T>(const BatchNormShape&, const T*, const T*, const T*, const T*, \
+                                          const T*, double, T*);                                         \
+  template void batchnorm_backward<T>(const BatchNormShape&, const T*, const T*, const T*, const T*,     \
+                                      const T*, T*, T*, T*);
 KILN_INSTANTIATE(float)
 KILN_INSTANTIATE(double)
 #undef KILN_INSTANTIATE

@@ -9,8 +9,8 @@
 namespace kiln::kernels::cpu {
 
 template <typename T>
-void cross_entropy_forward(const CrossEntropyArgs& a, const T* logits, const int64_t* labels, const T* class_weights,
-                           T* loss, T* dlogits, T* row_weight) {
+void cross_entropy_forward(const CrossEntropyArgs& a, const T* logits, const int64_t* labels,
+                           const T* class_weights, T* loss, T* dlogits, T* row_weight) {
   const int64_t C = a.c;
   for (int64_t i = 0; i < a.n; ++i) {
     const int64_t y = labels[i];
@@ -43,13 +43,14 @@ void cross_entropy_forward(const CrossEntropyArgs& a, const T* logits, const int
     loss[i] = static_cast<T>(l);
     row_weight[i] = static_cast<T>(wy);
     if (dlogits)
-      for (int64_t k = 0; k < C; ++k) dlogits[i * C + k] = static_cast<T>(total * std::exp(z[k] - lse) - coef(k));
+      for (int64_t k = 0; k < C; ++k)
+        dlogits[i * C + k] = static_cast<T>(total * std::exp(z[k] - lse) - coef(k));
   }
 }
 
-template void cross_entropy_forward<float>(const CrossEntropyArgs&, const float*, const int64_t*, const float*, float*,
-                                           float*, float*);
-template void cross_entropy_forward<double>(const CrossEntropyArgs&, const double*, const int64_t*, const double*,
-                                            double*, double*, double*);
+template void cross_entropy_forward<float>(const CrossEntropyArgs&, const float*, const int64_t*,
+                                           const float*, float*, float*, float*);
+template void cross_entropy_forward<double>(const CrossEntropyArgs&, const double*, const int64_t*,
+                                            const double*, double*, double*, double*);
 
 }  // namespace kiln::kernels::cpu

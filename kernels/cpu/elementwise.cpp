@@ -114,7 +114,8 @@ void binary(BinaryOp op, const StridedArray& a, const StridedArray& b, const Str
   });
 }
 
-void binary_scalar(BinaryOp op, const StridedArray& a, double scalar, ScalarSide side, const StridedArray& out) {
+void binary_scalar(BinaryOp op, const StridedArray& a, double scalar, ScalarSide side,
+                   const StridedArray& out) {
   const bool scalar_first = side == ScalarSide::Left;
   const auto s = make_strided<2>({&out, &a});
   dispatch_floating(out.dtype, op_name(op), [&]<typename T>() {

@@ -14,7 +14,8 @@ void check_index(int64_t idx, int64_t rows, int64_t position) {
 }  // namespace
 
 template <typename T>
-void index_select_rows(const T* src, const int64_t* index, T* out, int64_t count, int64_t rows, int64_t row_size) {
+void index_select_rows(const T* src, const int64_t* index, T* out, int64_t count, int64_t rows,
+                       int64_t row_size) {
   for (int64_t i = 0; i < count; ++i) {
     check_index(index[i], rows, i);
     std::memcpy(out + i * row_size, src + index[i] * row_size, static_cast<size_t>(row_size) * sizeof(T));
@@ -22,7 +23,8 @@ void index_select_rows(const T* src, const int64_t* index, T* out, int64_t count
 }
 
 template <typename T>
-void index_add_rows(const T* src, const int64_t* index, T* dst, int64_t count, int64_t rows, int64_t row_size) {
+void index_add_rows(const T* src, const int64_t* index, T* dst, int64_t count, int64_t rows,
+                    int64_t row_size) {
   for (int64_t i = 0; i < count; ++i) {
     check_index(index[i], rows, i);
     T* d = dst + index[i] * row_size;
@@ -31,7 +33,7 @@ void index_add_rows(const T* src, const int64_t* index, T* dst, int64_t count, i
   }
 }
 
-#define KILN_INSTANTIATE(T)                                                                        \
+#define KILN_INSTANTIATE(T) \
   template void index_select_rows<T>(const T*, const int64_t*, T*, int64_t, int64_t, int64_t);
 KILN_INSTANTIATE(float)
 KILN_INSTANTIATE(double)

@@ -1,6 +1,6 @@
 // CPU optimizer updates (contract: kernels/optimizer.h).
-#include "kernels/cpu/parallel.h"
 #include "kernels/optimizer.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/optimizer_math.h"
 
 namespace kiln::kernels::cpu {

@@ -52,7 +52,8 @@ inline int64_t window_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) 
 }  // namespace
 
 template <typename T>
-void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* x, T* y) {
+void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* x,
+                                 T* y) {
 #pragma omp parallel for schedule(static) if (planes * h * w > kParallelGrain)
   for (int64_t pl = 0; pl < planes; ++pl)
     for (int64_t i = 0; i < p; ++i)
@@ -67,7 +68,8 @@ void adaptive_avg_pool2d_forward(int64_t planes, int64_t h, int64_t w, int64_t p
 }
 
 template <typename T>
-void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* dy, T* dx) {
+void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t p, int64_t q, const T* dy,
+                                  T* dx) {
 #pragma omp parallel for schedule(static) if (planes * h * w > kParallelGrain)
   for (int64_t pl = 0; pl < planes; ++pl) {
     T* out = dx + pl * h * w;
@@ -83,10 +85,10 @@ void adaptive_avg_pool2d_backward(int64_t planes, int64_t h, int64_t w, int64_t 
   }
 }
 
-#define KILN_INSTANTIATE(T)                                                                                   \
-  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int32_t*);                            \
-  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const int32_t*, T*);                     \
-  template void adaptive_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);    \
+#define KILN_INSTANTIATE(T)                                                                                \
+  template void max_pool2d_forward<T>(const Pool2dShape&, const T*, T*, int32_t*);                         \
+  template void max_pool2d_backward<T>(const Pool2dShape&, const T*, const int32_t*, T*);                  \
+  template void adaptive_avg_pool2d_forward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*); \
   template void adaptive_avg_pool2d_backward<T>(int64_t, int64_t, int64_t, int64_t, int64_t, const T*, T*);
 KILN_INSTANTIATE(float)
 KILN_INSTANTIATE(double)

@@ -16,8 +16,10 @@ void fill_uniform(T* out, int64_t n, uint64_t seed, uint64_t offset, double low,
     const philox::U32x4 w = philox::draw_block(seed, offset, static_cast<uint64_t>(b));
     for (int k = 0; k < 4 && 4 * b + k < n; ++k) {
       T u;
-      if constexpr (std::is_same_v<T, float>) u = philox::u32_to_unit_float(w.v[k]);
-      else u = philox::u32_to_unit_double(w.v[k]);
+      if constexpr (std::is_same_v<T, float>)
+        u = philox::u32_to_unit_float(w.v[k]);
+      else
+        u = philox::u32_to_unit_double(w.v[k]);
       out[4 * b + k] = philox::scale_uniform(u, lo, width);
     }
   }
@@ -30,7 +32,8 @@ void fill_normal(T* out, int64_t n, uint64_t seed, uint64_t offset, double mean,
   for (int64_t b = 0; b < blocks; ++b) {
     double z[4];
     philox::normal_block(seed, offset, static_cast<uint64_t>(b), z);
-    for (int k = 0; k < 4 && 4 * b + k < n; ++k) out[4 * b + k] = static_cast<T>(KILN_DADD(mean, KILN_DMUL(stddev, z[k])));
+    for (int k = 0; k < 4 && 4 * b + k < n; ++k)
+      out[4 * b + k] = static_cast<T>(KILN_DADD(mean, KILN_DMUL(stddev, z[k])));
   }
 }
 

@@ -9,7 +9,10 @@ namespace kiln::kernels::cpu {
 namespace {
 // float sums accumulate in double: the CPU reference should not be the noisy side of a
 // comparison. double sums accumulate in double.
-template <typename T> struct Acc { using type = double; };
+template <typename T>
+struct Acc {
+  using type = double;
+};
 }  // namespace
 
 template <typename T>

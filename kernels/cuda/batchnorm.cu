@@ -10,10 +10,10 @@
 #include <cuda_runtime.h>
 
 #include "core/cuda_context.h"
-#include "kernels/scratch.h"
 #include "kernels/batchnorm.h"
 #include "kernels/batchnorm_math.h"
 #include "kernels/fast_divmod.h"
+#include "kernels/scratch.h"
 
 namespace kiln::kernels::cuda {
 

@@ -24,8 +24,8 @@ __device__ __forceinline__ T coefficient(const CrossEntropyArgs& a, int64_t k, i
 }
 
 template <typename T>
-__global__ void ce_row_per_thread_kernel(CrossEntropyArgs a, const T* logits, const int64_t* labels, const T* w,
-                                         T* loss, T* dlogits, T* row_weight, int* error_flag) {
+__global__ void ce_row_per_thread_kernel(CrossEntropyArgs a, const T* logits, const int64_t* labels,
+                                         const T* w, T* loss, T* dlogits, T* row_weight, int* error_flag) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < a.n; i += stride) {
     const T* z = logits + i * a.c;
@@ -53,7 +53,8 @@ __global__ void ce_row_per_thread_kernel(CrossEntropyArgs a, const T* logits, co
     loss[i] = l;
     row_weight[i] = wy;
     if (dlogits)
-      for (int64_t k = 0; k < a.c; ++k) dlogits[i * a.c + k] = total * exp(z[k] - lse) - coefficient(a, k, y, wy, w);
+      for (int64_t k = 0; k < a.c; ++k)
+        dlogits[i * a.c + k] = total * exp(z[k] - lse) - coefficient(a, k, y, wy, w);
   }
 }
 
@@ -107,30 +108,32 @@ __global__ void ce_row_per_warp_kernel(CrossEntropyArgs a, const T* logits, cons
       row_weight[i] = wy;
     }
     if (dlogits)
-      for (int64_t k = lane; k < a.c; k += 32) dlogits[i * a.c + k] = total * exp(z[k] - lse) - coefficient(a, k, y, wy, w);
+      for (int64_t k = lane; k < a.c; k += 32)
+        dlogits[i * a.c + k] = total * exp(z[k] - lse) - coefficient(a, k, y, wy, w);
   }
 }
 
 }  // namespace
 
 template <typename T>
-void cross_entropy_forward(const CrossEntropyArgs& a, const T* logits, const int64_t* labels, const T* class_weights,
-                           T* loss, T* dlogits, T* row_weight) {
+void cross_entropy_forward(const CrossEntropyArgs& a, const T* logits, const int64_t* labels,
+                           const T* class_weights, T* loss, T* dlogits, T* row_weight) {
   if (a.n == 0) return;
   int* flag = kiln::cuda::device_error_flag();
   if (a.c <= 32) {
     ce_row_per_thread_kernel<T><<<kiln::cuda::grid_for(a.n, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
         a, logits, labels, class_weights, loss, dlogits, row_weight, flag);
   } else {
-    ce_row_per_warp_kernel<T><<<kiln::cuda::grid_for(a.n * 32, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
-        a, logits, labels, class_weights, loss, dlogits, row_weight, flag);
+    ce_row_per_warp_kernel<T>
+        <<<kiln::cuda::grid_for(a.n * 32, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
+            a, logits, labels, class_weights, loss, dlogits, row_weight, flag);
   }
   KILN_LAUNCH_CHECK();
 }
 
-template void cross_entropy_forward<float>(const CrossEntropyArgs&, const float*, const int64_t*, const float*, float*,
-                                           float*, float*);
-template void cross_entropy_forward<double>(const CrossEntropyArgs&, const double*, const int64_t*, const double*,
-                                            double*, double*, double*);
+template void cross_entropy_forward<float>(const CrossEntropyArgs&, const float*, const int64_t*,
+                                           const float*, float*, float*, float*);
+template void cross_entropy_forward<double>(const CrossEntropyArgs&, const double*, const int64_t*,
+                                            const double*, double*, double*, double*);
 
 }  // namespace kiln::kernels::cuda

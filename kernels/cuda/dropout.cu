@@ -15,8 +15,8 @@ constexpr int kThreads = 256;
 
 // group == 1: element i uses word i % 4 of Philox block i / 4.
 template <typename T>
-__global__ void dropout_elementwise_kernel(int64_t n, uint64_t seed, PhiloxOffset where, uint32_t threshold, T scale,
-                                           const T* x, T* y) {
+__global__ void dropout_elementwise_kernel(int64_t n, uint64_t seed, PhiloxOffset where, uint32_t threshold,
+                                           T scale, const T* x, T* y) {
   const uint64_t offset = where.resolve();
   const int64_t blocks = (n + 3) / 4;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -50,8 +50,9 @@ void dropout_apply(const DropoutArgs& a, const T* x, T* y) {
   const uint32_t threshold = dropout_threshold(a.p);
   const T scale = static_cast<T>(1.0 / (1.0 - a.p));
   if (a.group == 1) {
-    dropout_elementwise_kernel<T><<<kiln::cuda::grid_for((a.numel + 3) / 4, kThreads), kThreads, 0,
-                                    kiln::cuda::stream()>>>(a.numel, a.seed, a.offset, threshold, scale, x, y);
+    dropout_elementwise_kernel<T>
+        <<<kiln::cuda::grid_for((a.numel + 3) / 4, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
+            a.numel, a.seed, a.offset, threshold, scale, x, y);
   } else {
     dropout_grouped_kernel<T><<<kiln::cuda::grid_for(a.numel, kThreads), kThreads, 0, kiln::cuda::stream()>>>(
         a.numel, a.group, a.seed, a.offset, threshold, scale, x, y);

@@ -128,14 +128,14 @@ void device_copy(const StridedArray& src, const StridedArray& dst) {
   const auto s = make_strided<2>({&dst, &src});
   if (s.numel == 0) return;
   if (s.is_contiguous() && src.dtype == dst.dtype) {
-    KILN_CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, dst.nbytes(), cudaMemcpyDeviceToDevice,
-                                    kiln::cuda::stream()));
+    KILN_CUDA_CHECK(
+        cudaMemcpyAsync(dst.data, src.data, dst.nbytes(), cudaMemcpyDeviceToDevice, kiln::cuda::stream()));
     return;
   }
   dispatch_all(dst.dtype, "copy", [&]<typename To>() {
     dispatch_all(src.dtype, "copy", [&]<typename From>() {
-      kiln::cuda::launch(copy_kernel<To, From>, {grid(s.numel), kThreads},
-                         static_cast<const From*>(src.data), static_cast<To*>(dst.data), s);
+      kiln::cuda::launch(copy_kernel<To, From>, {grid(s.numel), kThreads}, static_cast<const From*>(src.data),
+                         static_cast<To*>(dst.data), s);
     });
   });
 }
@@ -165,21 +165,21 @@ void binary(BinaryOp op, const StridedArray& a, const StridedArray& b, const Str
   if (s.numel == 0) return;
   dispatch_floating(out.dtype, op_name(op), [&]<typename T>() {
     with_binary(op, [&]<BinaryOp Op>() {
-      if (s.is_contiguous() && aligned16(a.data) && aligned16(b.data) &&
-          aligned16(out.data)) {
+      if (s.is_contiguous() && aligned16(a.data) && aligned16(b.data) && aligned16(out.data)) {
         binary_contig_kernel<T, Op>
             <<<grid(s.numel / (16 / sizeof(T)) + 1), kThreads, 0, kiln::cuda::stream()>>>(
                 a.as<T>(), b.as<T>(), out.as<T>(), s.numel);
       } else {
-        binary_strided_kernel<T, Op><<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(
-            a.as<T>(), b.as<T>(), out.as<T>(), s);
+        binary_strided_kernel<T, Op>
+            <<<grid(s.numel), kThreads, 0, kiln::cuda::stream()>>>(a.as<T>(), b.as<T>(), out.as<T>(), s);
       }
       KILN_LAUNCH_CHECK();
     });
   });
 }
 
-void binary_scalar(BinaryOp op, const StridedArray& a, double scalar, ScalarSide side, const StridedArray& out) {
+void binary_scalar(BinaryOp op, const StridedArray& a, double scalar, ScalarSide side,
+                   const StridedArray& out) {
   const bool scalar_first = side == ScalarSide::Left;
   const auto s = make_strided<2>({&out, &a});
   if (s.numel == 0) return;
@@ -265,8 +265,8 @@ void copy(const StridedArray& src, const StridedArray& dst) {
   }
   const StridedArray& dense = densified ? densified->array() : src;
   if (dst.is_contiguous()) {
-    KILN_CUDA_CHECK(cudaMemcpyAsync(dst.data, dense.data, dst.nbytes(), cudaMemcpyDeviceToHost,
-                                    kiln::cuda::stream()));
+    KILN_CUDA_CHECK(
+        cudaMemcpyAsync(dst.data, dense.data, dst.nbytes(), cudaMemcpyDeviceToHost, kiln::cuda::stream()));
     kiln::cuda::synchronize();
   } else {
     DenseStaging host(dst, dst.dtype, Device::cpu());

@@ -20,11 +20,13 @@ void gemm(const GemmArgs& g, const T* a, const T* b, T* c) {
   const int m = static_cast<int>(g.m), n = static_cast<int>(g.n), k = static_cast<int>(g.k);
   const int lda = static_cast<int>(g.lda), ldb = static_cast<int>(g.ldb), ldc = static_cast<int>(g.ldc);
   if constexpr (std::is_same_v<T, float>) {
-    KILN_CUBLAS_CHECK(cublasSgemmStridedBatched(h, tb, ta, n, m, k, &alpha, b, ldb, g.stride_b, a, lda, g.stride_a,
-                                                &beta, c, ldc, g.stride_c, static_cast<int>(g.batch)));
+    KILN_CUBLAS_CHECK(cublasSgemmStridedBatched(h, tb, ta, n, m, k, &alpha, b, ldb, g.stride_b, a, lda,
+                                                g.stride_a, &beta, c, ldc, g.stride_c,
+                                                static_cast<int>(g.batch)));
   } else {
-    KILN_CUBLAS_CHECK(cublasDgemmStridedBatched(h, tb, ta, n, m, k, &alpha, b, ldb, g.stride_b, a, lda, g.stride_a,
-                                                &beta, c, ldc, g.stride_c, static_cast<int>(g.batch)));
+    KILN_CUBLAS_CHECK(cublasDgemmStridedBatched(h, tb, ta, n, m, k, &alpha, b, ldb, g.stride_b, a, lda,
+                                                g.stride_a, &beta, c, ldc, g.stride_c,
+                                                static_cast<int>(g.batch)));
   }
 }
 

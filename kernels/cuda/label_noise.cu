@@ -6,9 +6,9 @@
 
 #include "core/cuda_context.h"
 #include "core/random_math.h"
-#include "kernels/scratch.h"
 #include "kernels/label_noise.h"
 #include "kernels/label_noise_draws.h"
+#include "kernels/scratch.h"
 
 namespace kiln::kernels::cuda {
 

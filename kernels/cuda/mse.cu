@@ -3,8 +3,8 @@
 #include <cuda_runtime.h>
 
 #include "core/cuda_context.h"
-#include "kernels/scratch.h"
 #include "kernels/mse.h"
+#include "kernels/scratch.h"
 
 namespace kiln::kernels::cuda {
 

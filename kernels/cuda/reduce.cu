@@ -15,9 +15,9 @@
 #include <cmath>
 
 #include "core/cuda_context.h"
-#include "kernels/scratch.h"
 #include "kernels/fast_divmod.h"
 #include "kernels/reduce.h"
+#include "kernels/scratch.h"
 
 namespace kiln::kernels::cuda {
 
@@ -298,8 +298,7 @@ void sum_mid(const T* in, T* out, int64_t outer, int64_t n, int64_t inner) {
   sum_long_rows_kernel<T>
       <<<blocks_for(outer * splits, 1), kThreads, 0, s>>>(in, partial.data(), outer, n, splits);
   KILN_LAUNCH_CHECK();
-  sum_short_rows_kernel<T>
-      <<<blocks_for(outer, kWarps), kThreads, 0, s>>>(partial.data(), out, outer, splits);
+  sum_short_rows_kernel<T><<<blocks_for(outer, kWarps), kThreads, 0, s>>>(partial.data(), out, outer, splits);
   KILN_LAUNCH_CHECK();
 }
 

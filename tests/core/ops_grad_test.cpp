@@ -67,7 +67,8 @@ TEST(OpsGrad, MatmulPlainTransposedAndBatched) {
   const auto a = param({3, 4}, 12), b = param({4, 5}, 13);
   EXPECT_TRUE(gradcheck([](const auto& x) { return matmul(x[0], x[1]); }, {a, b}));
   const auto at = param({4, 3}, 14), bt = param({5, 4}, 15);
-  EXPECT_TRUE(gradcheck([](const auto& x) { return matmul(x[0].transpose(0, 1), x[1].transpose(0, 1)); }, {at, bt}));
+  EXPECT_TRUE(
+      gradcheck([](const auto& x) { return matmul(x[0].transpose(0, 1), x[1].transpose(0, 1)); }, {at, bt}));
   const auto ba = param({2, 3, 4}, 16), bb = param({2, 4, 2}, 17);
   EXPECT_TRUE(gradcheck([](const auto& x) { return matmul(x[0], x[1]); }, {ba, bb}));
 }
@@ -89,9 +90,8 @@ TEST(OpsGrad, CheckerCatchesAWrongGradient) {
   const auto a = param({5}, 19);
   auto wrong_square = [](const std::vector<Tensor>& x) {
     Tensor out = mul(x[0].detach(), x[0].detach());
-    return record("wrong_square", out, {x[0]}, [x0 = x[0].detach()](const Tensor& g) {
-      return std::vector<Tensor>{mul(g, x0)};
-    });
+    return record("wrong_square", out, {x[0]},
+                  [x0 = x[0].detach()](const Tensor& g) { return std::vector<Tensor>{mul(g, x0)}; });
   };
   EXPECT_FALSE(gradcheck(wrong_square, {a}));
 }

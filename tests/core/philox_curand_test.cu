@@ -32,8 +32,8 @@ TEST(PhiloxCurand, MatchesCurandPhilox4x32_10) {
       ASSERT_EQ(cudaMemcpy(got.data(), d, n * sizeof(unsigned), cudaMemcpyDeviceToHost), cudaSuccess);
       cudaFree(d);
       for (int i = 0; i < n; ++i)
-        ASSERT_EQ(got[i], kiln::philox::draw_u32(seed, subsequence, i)) << "seed " << seed << " sub " << subsequence
-                                                                       << " element " << i;
+        ASSERT_EQ(got[i], kiln::philox::draw_u32(seed, subsequence, i))
+            << "seed " << seed << " sub " << subsequence << " element " << i;
     }
   }
 }

@@ -25,9 +25,13 @@ struct Kat {
 TEST(Philox, MatchesRandom123KnownAnswers) {
   const Kat kats[] = {
       {{{0, 0, 0, 0}}, 0, 0, {{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}}},
-      {{{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}}, 0xffffffff, 0xffffffff,
+      {{{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}},
+       0xffffffff,
+       0xffffffff,
        {{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}}},
-      {{{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}}, 0xa4093822, 0x299f31d0,
+      {{{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}},
+       0xa4093822,
+       0x299f31d0,
        {{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}}},
   };
   for (const Kat& k : kats) {
@@ -92,7 +96,7 @@ TEST(Philox, NormalMomentsAndTails) {
   }
   const double mean = sum / n, var = sq / n - mean * mean;
   EXPECT_NEAR(mean, 0.0, 5 / std::sqrt(double(n)));      // standard error 1/sqrt(n)
-  EXPECT_NEAR(var, 1.0, 5 * std::sqrt(2.0 / n));        // sd of sample variance sqrt(2/n)
+  EXPECT_NEAR(var, 1.0, 5 * std::sqrt(2.0 / n));         // sd of sample variance sqrt(2/n)
   EXPECT_NEAR(quart / n, 3.0, 5 * std::sqrt(96.0 / n));  // E x^4 = 3, Var x^4 = 96
   // P(|x| > 2) = 0.0455003; binomial sd sqrt(p(1-p)/n).
   EXPECT_NEAR(double(beyond2) / n, 0.0455003, 5 * std::sqrt(0.0455 * 0.9545 / n));

@@ -105,11 +105,16 @@ TEST_P(TensorTest, CopyFillAndCasts) {
   // Out-of-range and NaN casts saturate (identically on both devices).
   const Tensor wide = Tensor::from_vector<double>({-5, 300, std::nan(""), 255.9}, {4}).to(dt()).to(dev());
   EXPECT_EQ(wide.to(DType::UInt8).to_vector<uint8_t>(), (std::vector<uint8_t>{0, 255, 0, 255}));
-  EXPECT_EQ(Tensor::from_vector<double>({1e30, -1e30}, {2}).to(dt()).to(dev()).to(DType::Int64).to_vector<int64_t>(),
+  EXPECT_EQ(Tensor::from_vector<double>({1e30, -1e30}, {2})
+                .to(dt())
+                .to(dev())
+                .to(DType::Int64)
+                .to_vector<int64_t>(),
             (std::vector<int64_t>{INT64_MAX, INT64_MIN}));
   const Tensor u = Tensor::from_vector<uint8_t>({0, 128, 255}, {3}, dev()).to(dt());
   EXPECT_TRUE(all_close(u, {0, 128, 255}, 0, 0));
-  const Tensor bf = Tensor::from_vector<double>({1.0, 3.140625, -2.5e-3}, {3}).to(dt()).to(dev()).to(DType::BFloat16);
+  const Tensor bf =
+      Tensor::from_vector<double>({1.0, 3.140625, -2.5e-3}, {3}).to(dt()).to(dev()).to(DType::BFloat16);
   // bf16 keeps 8 significant bits: 3.140625 is exact, -2.5e-3 rounds to -0.00250244140625.
   EXPECT_TRUE(all_close(bf.to(DType::Float64), {1.0, 3.140625, -0.00250244140625}, 0, 0));
   const Tensor c = x.clone();
@@ -143,7 +148,9 @@ TEST(Tensor, ErrorsNameTheProblem) {
   EXPECT_NE(message([&] { x.item<float>(); }).find("one element"), std::string::npos);
   EXPECT_NE(message([&] { Tensor::empty({-1}); }).find("negative size"), std::string::npos);
   // Empty, but its strides would overflow (found by fuzzing the IDX reader).
-  EXPECT_NE(message([&] { Tensor::empty({0, int64_t(1) << 40, int64_t(1) << 40}); }).find("overflows int64"),
+  EXPECT_NE(message([&] {
+              Tensor::empty({0, int64_t(1) << 40, int64_t(1) << 40});
+            }).find("overflows int64"),
             std::string::npos);
   EXPECT_NE(message([&] { x.data<double>(); }).find("accessed as float64"), std::string::npos);
   EXPECT_NE(message([&] { Device::parse("gpu"); }).find("expected cpu, cuda or cuda:N"), std::string::npos);

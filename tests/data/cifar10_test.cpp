@@ -51,7 +51,8 @@ void expect_samples(const Dataset& d, int64_t n) {
     for (int64_t c = 0; c < 3; ++c)
       for (int64_t y = 0; y < 32; ++y)
         for (int64_t x = 0; x < 32; ++x)
-          ASSERT_EQ(px[((i * 3 + c) * 32 + y) * 32 + x], pixel(i, c, y, x)) << i << "," << c << "," << y << "," << x;
+          ASSERT_EQ(px[((i * 3 + c) * 32 + y) * 32 + x], pixel(i, c, y, x))
+              << i << "," << c << "," << y << "," << x;
   }
 }
 

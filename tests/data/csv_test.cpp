@@ -98,7 +98,8 @@ TEST(ColumnScaler, FitsOnTrainOnlyAndInverts) {
   EXPECT_TRUE(all_close(mm.inverse(mm.transform(test)), {8, 40}, 1e-12, 0));
   const ColumnScaler st = ColumnScaler::fit(train, ColumnScaler::Kind::Standard);
   // column 0: mean 2, population sd sqrt(8/3)
-  EXPECT_TRUE(all_close(st.transform(train).narrow(1, 0, 1), std::vector<double>{-2 / std::sqrt(8.0 / 3), 0, 2 / std::sqrt(8.0 / 3)}, 1e-12, 0));
+  EXPECT_TRUE(all_close(st.transform(train).narrow(1, 0, 1),
+                        std::vector<double>{-2 / std::sqrt(8.0 / 3), 0, 2 / std::sqrt(8.0 / 3)}, 1e-12, 0));
 }
 
 TEST(FileIo, AtomicWriteReplacesAndCleansUp) {

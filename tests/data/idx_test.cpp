@@ -44,7 +44,9 @@ std::vector<uint8_t> gzip(const std::vector<uint8_t>& data) {
   return out;
 }
 
-uint8_t pixel(int64_t i, int64_t y, int64_t x) { return static_cast<uint8_t>((i * 37 + y * 5 + x * 3 + 1) % 256); }
+uint8_t pixel(int64_t i, int64_t y, int64_t x) {
+  return static_cast<uint8_t>((i * 37 + y * 5 + x * 3 + 1) % 256);
+}
 uint8_t label(int64_t i) { return static_cast<uint8_t>((i * 7 + 3) % 10); }
 
 // n images of h x w (pixel(i, y, x)) and their labels, as IDX bytes.
@@ -71,7 +73,8 @@ void expect_samples(const Dataset& d, int64_t n, int64_t h, int64_t w) {
   for (int64_t i = 0; i < n; ++i) {
     EXPECT_EQ(t[i], label(i)) << "sample " << i;
     for (int64_t y = 0; y < h; ++y)
-      for (int64_t x = 0; x < w; ++x) ASSERT_EQ(px[(i * h + y) * w + x], pixel(i, y, x)) << i << "," << y << "," << x;
+      for (int64_t x = 0; x < w; ++x)
+        ASSERT_EQ(px[(i * h + y) * w + x], pixel(i, y, x)) << i << "," << y << "," << x;
   }
 }
 
@@ -151,17 +154,21 @@ TEST(Idx, HeaderErrorsNameTheFile) {
   const std::string f = dir.file("bad.idx");
   EXPECT_TRUE(mentions(err({}), {f, "truncated IDX header", "0 bytes"}));
   EXPECT_TRUE(mentions(err({0, 0, 8}), {f, "truncated IDX header", "3 bytes"}));
-  EXPECT_TRUE(mentions(err({0, 0, 8, 3, 0, 0, 0, 1, 0, 0}), {f, "truncated IDX header", "16 header bytes", "has 10"}));
+  EXPECT_TRUE(mentions(err({0, 0, 8, 3, 0, 0, 0, 1, 0, 0}),
+                       {f, "truncated IDX header", "16 header bytes", "has 10"}));
   EXPECT_TRUE(mentions(err({0x89, 'P', 'N', 'G', 0, 0, 0, 1, 0}), {f, "not an IDX file", "0x89 0x50"}));
   EXPECT_TRUE(mentions(err(idx_bytes({1}, {0, 0, 0, 0}, 0x0D)), {f, "unsupported IDX element type 0x0d"}));
   EXPECT_TRUE(mentions(err(idx_bytes({1}, {0}, 0x0C)), {f, "unsupported IDX element type 0x0c"}));
   EXPECT_TRUE(mentions(err(idx_bytes({}, {})), {f, "declares 0 dimensions, expected 1 to 4"}));
   EXPECT_TRUE(mentions(err(idx_bytes({1, 1, 1, 1, 1}, {0})), {f, "declares 5 dimensions"}));
   // More than kIdxMaxBytes is refused from the header alone.
-  EXPECT_TRUE(mentions(err(idx_bytes({65536, 65536}, {})), {f, "[65536, 65536]", "hold more than 1073741824"}));
-  EXPECT_TRUE(mentions(err(idx_bytes({0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 2}, {})), {f, "hold more than"}));
+  EXPECT_TRUE(
+      mentions(err(idx_bytes({65536, 65536}, {})), {f, "[65536, 65536]", "hold more than 1073741824"}));
+  EXPECT_TRUE(
+      mentions(err(idx_bytes({0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu, 2}, {})), {f, "hold more than"}));
   // Exactly at the cap is allowed by the header check (the payload is then missing).
-  EXPECT_TRUE(mentions(err(idx_bytes({1024, 1024, 1024}, {})), {f, "truncated IDX data", "need 1073741824 bytes"}));
+  EXPECT_TRUE(
+      mentions(err(idx_bytes({1024, 1024, 1024}, {})), {f, "truncated IDX data", "need 1073741824 bytes"}));
 }
 
 TEST(Idx, PayloadMustMatchTheDimensionsExactly) {
@@ -170,13 +177,15 @@ TEST(Idx, PayloadMustMatchTheDimensionsExactly) {
   auto bytes = images_idx(4, 2, 2);  // 16-byte header + 16 pixels
   bytes.pop_back();
   write_bytes(f, bytes);
-  EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }),
-                       {f, "truncated IDX data", "[4, 2, 2] need 16 bytes after the 16-byte header, the file has 15"}));
+  EXPECT_TRUE(mentions(
+      error_of([&] { read_idx(f); }),
+      {f, "truncated IDX data", "[4, 2, 2] need 16 bytes after the 16-byte header, the file has 15"}));
   bytes.push_back(0);
   bytes.push_back(0);
   bytes.push_back(0);
   write_bytes(f, bytes);
-  EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }), {f, "2 trailing bytes after the 16 bytes of IDX data"}));
+  EXPECT_TRUE(
+      mentions(error_of([&] { read_idx(f); }), {f, "2 trailing bytes after the 16 bytes of IDX data"}));
   // A zero dimension with a payload is a mismatch, not an empty file.
   write_bytes(f, idx_bytes({0, 28, 28}, {5}));
   EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }), {f, "1 trailing bytes"}));
@@ -214,7 +223,8 @@ TEST(Idx, CorruptAndTruncatedGzipNameTheFile) {
   garbage.push_back('x');
   garbage.push_back('y');
   write_bytes(f, garbage);
-  EXPECT_TRUE(mentions(error_of([&] { read_idx(f); }), {f, "2 unexpected bytes after the end of the gzip stream"}));
+  EXPECT_TRUE(
+      mentions(error_of([&] { read_idx(f); }), {f, "2 unexpected bytes after the end of the gzip stream"}));
 }
 
 TEST(Idx, GunzipStopsAtTheCap) {
@@ -233,7 +243,8 @@ TEST(Idx, GunzipStopsAtTheCap) {
                        {"lying.gz", "corrupt gzip data"}));
   const auto empty = gzip({});
   EXPECT_TRUE(gunzip(empty.data(), empty.size(), 0, "empty.gz").empty());
-  EXPECT_TRUE(mentions(error_of([&] { gunzip(nullptr, 0, 10, "none.gz"); }), {"none.gz", "truncated gzip data"}));
+  EXPECT_TRUE(
+      mentions(error_of([&] { gunzip(nullptr, 0, 10, "none.gz"); }), {"none.gz", "truncated gzip data"}));
 }
 
 TEST(Idx, DatasetChecksLabelsRanksAndCounts) {
@@ -244,7 +255,9 @@ TEST(Idx, DatasetChecksLabelsRanksAndCounts) {
                        {dir.file("labels"), "label 10 at index 2", "number of classes (10)"}));
   // With fewer class names the bound is tighter.
   write_bytes(dir.file("labels"), idx_bytes({4}, {0, 1, 2, 1}));
-  EXPECT_TRUE(mentions(error_of([&] { load_idx_dataset(dir.file("images"), dir.file("labels"), {"a", "b"}); }),
+  EXPECT_TRUE(mentions(error_of([&] {
+                         load_idx_dataset(dir.file("images"), dir.file("labels"), {"a", "b"});
+                       }),
                        {"label 2 at index 2", "number of classes (2)"}));
   const Dataset ok = load_idx_dataset(dir.file("images"), dir.file("labels"), {"a", "b", "c"});
   EXPECT_EQ(ok.targets.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 1}));
@@ -264,7 +277,8 @@ TEST(Idx, DatasetChecksLabelsRanksAndCounts) {
 
 TEST(Idx, RealFashionMnistTestSplit) {
   if (!std::filesystem::exists(std::string(kFashionDir) + "/t10k-images-idx3-ubyte.gz"))
-    GTEST_SKIP() << "Fashion-MNIST is not installed at " << kFashionDir << " (Debian package dataset-fashion-mnist)";
+    GTEST_SKIP() << "Fashion-MNIST is not installed at " << kFashionDir
+                 << " (Debian package dataset-fashion-mnist)";
   const Dataset d = load_fashion_mnist(kFashionDir, false);
   EXPECT_EQ(d.inputs.shape(), (Shape{10000, 1, 28, 28}));
   EXPECT_EQ(d.inputs.dtype(), DType::UInt8);

@@ -14,7 +14,9 @@ namespace {
 
 constexpr int64_t kN = 50, kC = 3, kH = 5, kW = 6;
 
-uint8_t pixel(int64_t i, int64_t c, int64_t y, int64_t x) { return static_cast<uint8_t>((i * 37 + c * 11 + y * 5 + x) % 251); }
+uint8_t pixel(int64_t i, int64_t c, int64_t y, int64_t x) {
+  return static_cast<uint8_t>((i * 37 + c * 11 + y * 5 + x) % 251);
+}
 
 Dataset synthetic_images(Device device = Device::cpu()) {
   std::vector<uint8_t> v;
@@ -74,8 +76,10 @@ TEST(DataLoader, RandomEpochsCoverEverySampleOnceAndDiffer) {
       }
     }
     for (int64_t i = 0; i < kN; ++i) EXPECT_EQ(counts[i], 1) << "sample " << i << " epoch " << epoch;
-    if (epoch == 0) first_order = order;
-    else EXPECT_NE(order, first_order);
+    if (epoch == 0)
+      first_order = order;
+    else
+      EXPECT_NE(order, first_order);
   }
 }
 
@@ -152,7 +156,9 @@ TEST(DataLoader, RandomCropShiftsWithZeroPadding) {
 }
 
 TEST(DataLoader, TablesAreGatheredAsFloatRows) {
-  Dataset table{Tensor::from_vector<float>({0, 1, 10, 11, 20, 21}, {3, 2}), Tensor::from_vector<float>({5, 6, 7}, {3, 1}), {}};
+  Dataset table{Tensor::from_vector<float>({0, 1, 10, 11, 20, 21}, {3, 2}),
+                Tensor::from_vector<float>({5, 6, 7}, {3, 1}),
+                {}};
   DataLoader loader(table, 2);
   const auto batches = loader.epoch();
   ASSERT_EQ(batches.size(), 2u);
@@ -163,7 +169,7 @@ TEST(DataLoader, TablesAreGatheredAsFloatRows) {
 TEST(DataLoader, BadConfigurationIsAnError) {
   const Dataset data = synthetic_images();
   EXPECT_THROW(DataLoader(data, 0), Error);
-  EXPECT_THROW(DataLoader(data, 4, nullptr, false, {{0.5f}, {}}), Error);  // 1 mean for 3 channels
+  EXPECT_THROW(DataLoader(data, 4, nullptr, false, {{0.5f}, {}}), Error);           // 1 mean for 3 channels
   EXPECT_THROW(DataLoader(data, 4, nullptr, false, {{}, {1.f, 0.f, 1.f}}), Error);  // std 0
   DataLoader loader(data, 4);
   Batch b;

@@ -18,7 +18,9 @@ using testing::random_uniform;
 class ElementwiseTest : public ::testing::TestWithParam<DeviceDType> {
  protected:
   void SetUp() override { KILN_SKIP_UNLESS_DEVICE(GetParam().device); }
-  Tensor normal(const Shape& s, uint64_t seed) const { return random_normal(s, seed, GetParam().dtype, GetParam().device); }
+  Tensor normal(const Shape& s, uint64_t seed) const {
+    return random_normal(s, seed, GetParam().dtype, GetParam().device);
+  }
   Tensor positive(const Shape& s, uint64_t seed) const {
     return random_uniform(s, seed, 0.1, 3.0, GetParam().dtype, GetParam().device);
   }
@@ -48,7 +50,8 @@ TEST_P(ElementwiseTest, UnaryMatchesFormulas) {
 
 TEST_P(ElementwiseTest, ReluPropagatesNaNLikePyTorch) {
   const double nan = std::nan("");
-  const Tensor x = Tensor::from_vector<double>({-1, 0, 2, nan}, {4}).to(GetParam().dtype).to(GetParam().device);
+  const Tensor x =
+      Tensor::from_vector<double>({-1, 0, 2, nan}, {4}).to(GetParam().dtype).to(GetParam().device);
   const auto y = relu(x).to_vector<double>();
   EXPECT_EQ(y[0], 0.0);
   EXPECT_EQ(y[1], 0.0);
@@ -83,7 +86,8 @@ TEST_P(ElementwiseTest, StridedOperandsAndScalars) {
   EXPECT_TRUE(all_close(add(t, t), mul(c, 2.0), 0, rtol()));
   EXPECT_TRUE(all_close(mul(t, 3.0), map1(c, [](double v) { return 3 * v; }), 0, rtol()));
   EXPECT_TRUE(all_close(rsub(1.0, t), map1(c, [](double v) { return 1 - v; }), 0, rtol()));
-  EXPECT_TRUE(all_close(add(t.narrow(1, 3, 20), 0.5), map1(c.narrow(1, 3, 20), [](double v) { return v + 0.5; }), 0, rtol()));
+  EXPECT_TRUE(all_close(add(t.narrow(1, 3, 20), 0.5),
+                        map1(c.narrow(1, 3, 20), [](double v) { return v + 0.5; }), 0, rtol()));
   const Tensor m = positive({5}, 7);
   EXPECT_TRUE(all_close(rdiv(2.0, m), map1(m, [](double v) { return 2 / v; }), 0, rtol()));
 }

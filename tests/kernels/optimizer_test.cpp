@@ -22,7 +22,8 @@ struct Expected {
   std::vector<double> p, s0, s1;
 };
 
-Expected reference(const OptimizerHyper& h, std::vector<double> p, const std::vector<std::vector<double>>& grads) {
+Expected reference(const OptimizerHyper& h, std::vector<double> p,
+                   const std::vector<std::vector<double>>& grads) {
   std::vector<double> m(p.size(), 0.0), v(p.size(), 0.0), buf(p.size(), 0.0);
   for (size_t t = 1; t <= grads.size(); ++t) {
     for (size_t i = 0; i < p.size(); ++i) {
@@ -36,8 +37,10 @@ Expected reference(const OptimizerHyper& h, std::vector<double> p, const std::ve
         p[i] -= h.lr * g;
         continue;
       }
-      if (h.kind == OptimizerKind::AdamW) p[i] *= 1 - h.lr * h.weight_decay;
-      else g += h.weight_decay * p[i];
+      if (h.kind == OptimizerKind::AdamW)
+        p[i] *= 1 - h.lr * h.weight_decay;
+      else
+        g += h.weight_decay * p[i];
       m[i] = h.beta1 * m[i] + (1 - h.beta1) * g;
       v[i] = h.beta2 * v[i] + (1 - h.beta2) * g * g;
       const double mhat = m[i] / (1 - std::pow(h.beta1, double(t)));
@@ -75,7 +78,8 @@ const int kSteps = 5;
 
 std::vector<std::vector<double>> gradient_sequence(size_t n) {
   std::vector<std::vector<double>> grads;
-  for (int t = 0; t < kSteps; ++t) grads.push_back(testing::random_normal({int64_t(n)}, 100 + t).to_vector<double>());
+  for (int t = 0; t < kSteps; ++t)
+    grads.push_back(testing::random_normal({int64_t(n)}, 100 + t).to_vector<double>());
   return grads;
 }
 
@@ -122,12 +126,14 @@ TEST(Optimizer, CudaFusedUpdateMatchesPublishedRules) {
       grads.push_back(Tensor::zeros({sizes[i]}, DType::Float32, Device::cuda()));
       s0.push_back(Tensor::zeros({sizes[i]}, DType::Float32, Device::cuda()));
       s1.push_back(Tensor::zeros({sizes[i]}, DType::Float32, Device::cuda()));
-      slots.push_back({params[i].data<float>(), grads[i].data<float>(), s0[i].data<float>(), s1[i].data<float>(), sizes[i]});
+      slots.push_back({params[i].data<float>(), grads[i].data<float>(), s0[i].data<float>(),
+                       s1[i].data<float>(), sizes[i]});
     }
     kernels::cuda::MultiTensorTable table(slots);
     Tensor step = Tensor::zeros({1}, DType::Int64, Device::cuda());
     for (int t = 0; t < kSteps; ++t) {
-      for (size_t i = 0; i < sizes.size(); ++i) grads[i].copy_(Tensor::from_vector(seqs[i][t], {sizes[i]}).to(DType::Float32));
+      for (size_t i = 0; i < sizes.size(); ++i)
+        grads[i].copy_(Tensor::from_vector(seqs[i][t], {sizes[i]}).to(DType::Float32));
       kernels::cuda::optimizer_step(h, table, step.data<int64_t>());
     }
     EXPECT_EQ(step.item<int64_t>(), kSteps);
@@ -135,7 +141,8 @@ TEST(Optimizer, CudaFusedUpdateMatchesPublishedRules) {
       // Reference from the float32-rounded start and gradients, in float64: float32 state
       // updates differ by a few ulps per step (and FMA contraction on the GPU).
       std::vector<std::vector<double>> g32;
-      for (const auto& g : seqs[i]) g32.push_back(Tensor::from_vector(g, {sizes[i]}).to(DType::Float32).to_vector<double>());
+      for (const auto& g : seqs[i])
+        g32.push_back(Tensor::from_vector(g, {sizes[i]}).to(DType::Float32).to_vector<double>());
       const Expected e = reference(h, p0[i], g32);
       EXPECT_TRUE(testing::all_close(params[i], e.p, 1e-6, 1e-5)) << int(h.kind) << " size " << sizes[i];
     }

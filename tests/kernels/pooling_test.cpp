@@ -71,12 +71,16 @@ Ref adaptive_avg_ref(const std::vector<double>& x, int64_t planes, int64_t h, in
 class PoolingTest : public ::testing::TestWithParam<testing::DeviceDType> {
  protected:
   void SetUp() override { KILN_SKIP_UNLESS_DEVICE(GetParam().device); }
-  Tensor normal(const Shape& s, uint64_t seed) const { return random_normal(s, seed, GetParam().dtype, GetParam().device); }
+  Tensor normal(const Shape& s, uint64_t seed) const {
+    return random_normal(s, seed, GetParam().dtype, GetParam().device);
+  }
   double tol() const { return GetParam().dtype == DType::Float32 ? 1e-6 : 1e-13; }
 };
 
 TEST_P(PoolingTest, MaxPoolMatchesDefinition) {
-  struct Case { int64_t n, c, h, w, k, st, pad; };
+  struct Case {
+    int64_t n, c, h, w, k, st, pad;
+  };
   // The source's ResNet stem pool (3x3, stride 2, padding 1), the MNIST Net pools (2x2/2,
   // with an odd 13x13 input that floors), and an overlapping unpadded window.
   for (const Case& t : {Case{2, 3, 32, 32, 3, 2, 1}, Case{2, 4, 26, 26, 2, 2, 0}, Case{2, 4, 13, 13, 2, 2, 0},
@@ -86,21 +90,26 @@ TEST_P(PoolingTest, MaxPoolMatchesDefinition) {
     const Tensor y = max_pool2d(xg, t.k, t.st, t.pad);
     const Tensor dy = normal(y.shape(), 2);
     y.backward(dy);
-    const Ref ref = max_pool_ref(x.to_vector<double>(), t.n * t.c, t.h, t.w, t.k, t.st, t.pad, dy.to_vector<double>());
+    const Ref ref =
+        max_pool_ref(x.to_vector<double>(), t.n * t.c, t.h, t.w, t.k, t.st, t.pad, dy.to_vector<double>());
     EXPECT_TRUE(all_close(y, ref.y, 0, 0));
     EXPECT_TRUE(all_close(xg.grad(), ref.dx, tol(), tol()));
   }
 }
 
 TEST_P(PoolingTest, AdaptiveAvgPoolMatchesPyTorchWindows) {
-  struct Case { int64_t n, c, h, w, p, q; };
-  for (const Case& t : {Case{2, 5, 2, 2, 1, 1}, Case{2, 3, 7, 5, 3, 2}, Case{1, 2, 4, 4, 4, 4}, Case{1, 2, 5, 7, 7, 3}}) {
+  struct Case {
+    int64_t n, c, h, w, p, q;
+  };
+  for (const Case& t :
+       {Case{2, 5, 2, 2, 1, 1}, Case{2, 3, 7, 5, 3, 2}, Case{1, 2, 4, 4, 4, 4}, Case{1, 2, 5, 7, 7, 3}}) {
     const Tensor x = normal({t.n, t.c, t.h, t.w}, 3);
     Tensor xg = x.clone().set_requires_grad(true);
     const Tensor y = adaptive_avg_pool2d(xg, t.p, t.q);
     const Tensor dy = normal(y.shape(), 4);
     y.backward(dy);
-    const Ref ref = adaptive_avg_ref(x.to_vector<double>(), t.n * t.c, t.h, t.w, t.p, t.q, dy.to_vector<double>());
+    const Ref ref =
+        adaptive_avg_ref(x.to_vector<double>(), t.n * t.c, t.h, t.w, t.p, t.q, dy.to_vector<double>());
     EXPECT_TRUE(all_close(y, ref.y, tol(), tol()));
     EXPECT_TRUE(all_close(xg.grad(), ref.dx, tol(), tol()));
   }

@@ -44,15 +44,16 @@ TEST_P(ReduceTest, SumOverEachDimAndAll) {
   EXPECT_TRUE(all_close(sum(x, {2}), s2, atol(), 0));
   EXPECT_TRUE(all_close(sum(x), {total}, atol(), 0));
   EXPECT_EQ(sum(x, {1}, true).shape(), (Shape{A, 1, C}));
-  EXPECT_TRUE(all_close(mean(x, {0, 2}).to(DType::Float64),
-                        [&] {
-                          std::vector<double> m(B, 0);
-                          for (int64_t i = 0; i < A; ++i)
-                            for (int64_t j = 0; j < B; ++j)
-                              for (int64_t k = 0; k < C; ++k) m[j] += at(i, j, k) / (A * C);
-                          return m;
-                        }(),
-                        atol(), 0));
+  EXPECT_TRUE(all_close(
+      mean(x, {0, 2}).to(DType::Float64),
+      [&] {
+        std::vector<double> m(B, 0);
+        for (int64_t i = 0; i < A; ++i)
+          for (int64_t j = 0; j < B; ++j)
+            for (int64_t k = 0; k < C; ++k) m[j] += at(i, j, k) / (A * C);
+        return m;
+      }(),
+      atol(), 0));
 }
 
 TEST_P(ReduceTest, LongRowsUseTheSplitPath) {
@@ -70,13 +71,16 @@ TEST_P(ReduceTest, LongRowsUseTheSplitPath) {
 }
 
 TEST_P(ReduceTest, MaxAndArgmaxPickTheFirstMaximum) {
-  const Tensor x = Tensor::from_vector<double>({1, 5, 5, 2, 7, 0, 7, 3}, {2, 4}).to(GetParam().dtype).to(GetParam().device);
+  const Tensor x = Tensor::from_vector<double>({1, 5, 5, 2, 7, 0, 7, 3}, {2, 4})
+                       .to(GetParam().dtype)
+                       .to(GetParam().device);
   EXPECT_EQ(argmax(x, 1).to_vector<int64_t>(), (std::vector<int64_t>{1, 0}));
   EXPECT_TRUE(all_close(max(x, 1), {5, 7}, 0, 0));
   EXPECT_EQ(argmax(x, 0).to_vector<int64_t>(), (std::vector<int64_t>{1, 0, 1, 1}));
   EXPECT_TRUE(all_close(max(x, 0), {7, 5, 7, 3}, 0, 0));
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  const Tensor y = Tensor::from_vector<double>({1, nan, 9, nan}, {1, 4}).to(GetParam().dtype).to(GetParam().device);
+  const Tensor y =
+      Tensor::from_vector<double>({1, nan, 9, nan}, {1, 4}).to(GetParam().dtype).to(GetParam().device);
   EXPECT_EQ(argmax(y, 1).to_vector<int64_t>(), (std::vector<int64_t>{1}));  // NaN propagates, first one
   EXPECT_FALSE(all_finite(y));
   EXPECT_TRUE(all_finite(x));

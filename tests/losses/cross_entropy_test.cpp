@@ -41,8 +41,8 @@ TEST(CrossEntropy, TutorialSmoothingTargetIsPointNineAndPointZeroFive) {
   opt.convention = LabelSmoothing::Tutorial;
   EXPECT_NEAR(cross_entropy(z, y, opt).item<double>(), soft_ce({2.0, -1.0, 0.5}, {0.9, 0.05, 0.05}), 1e-14);
   opt.convention = LabelSmoothing::PyTorch;  // (1-a) + a/K = 0.9333..., a/K = 0.0333...
-  EXPECT_NEAR(cross_entropy(z, y, opt).item<double>(), soft_ce({2.0, -1.0, 0.5}, {0.9 + 0.1 / 3, 0.1 / 3, 0.1 / 3}),
-              1e-14);
+  EXPECT_NEAR(cross_entropy(z, y, opt).item<double>(),
+              soft_ce({2.0, -1.0, 0.5}, {0.9 + 0.1 / 3, 0.1 / 3, 0.1 / 3}), 1e-14);
 }
 
 TEST(CrossEntropy, WeightedMeanFollowsPyTorch) {

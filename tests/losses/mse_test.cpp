@@ -10,7 +10,8 @@ namespace kiln {
 namespace {
 
 TEST(MseLoss, MatchesFormula) {
-  const Tensor x = Tensor::from_vector<double>({1, 2, 3, 4}, {4, 1}), y = Tensor::from_vector<double>({0, 2, 5, 1}, {4, 1});
+  const Tensor x = Tensor::from_vector<double>({1, 2, 3, 4}, {4, 1}),
+               y = Tensor::from_vector<double>({0, 2, 5, 1}, {4, 1});
   EXPECT_DOUBLE_EQ(mse_loss(x, y).item<double>(), (1 + 0 + 4 + 9) / 4.0);
   EXPECT_DOUBLE_EQ(mse_loss(x, y, Reduction::Sum).item<double>(), 14.0);
   EXPECT_THROW(mse_loss(x, y.reshape({4})), Error);
@@ -25,7 +26,8 @@ TEST(MseLoss, GradientCheck) {
 
 TEST(MseLoss, CudaMatchesCpu) {
   KILN_REQUIRE_CUDA();
-  const Tensor x = testing::random_normal({100000}, 3, DType::Float32), y = testing::random_normal({100000}, 4, DType::Float32);
+  const Tensor x = testing::random_normal({100000}, 3, DType::Float32),
+               y = testing::random_normal({100000}, 4, DType::Float32);
   Tensor xc = x.clone().set_requires_grad(true), xg = x.to(Device::cuda()).set_requires_grad(true);
   const Tensor lc = mse_loss(xc, y), lg = mse_loss(xg, y.to(Device::cuda()));
   lc.backward();

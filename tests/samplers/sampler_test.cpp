@@ -64,7 +64,8 @@ void expect_error(const std::function<void()>& fn, const std::vector<std::string
     fn();
   } catch (const Error& e) {
     const std::string message = e.what();
-    for (const auto& fragment : fragments) EXPECT_NE(message.find(fragment), std::string::npos) << "message: " << message;
+    for (const auto& fragment : fragments)
+      EXPECT_NE(message.find(fragment), std::string::npos) << "message: " << message;
     return;
   }
   ADD_FAILURE() << "no kiln::Error thrown (expected one mentioning \"" << fragments.front() << "\")";
@@ -95,7 +96,7 @@ TEST(RandomSampler, EachEpochIsAPermutationAndEpochsDiffer) {
     EXPECT_TRUE(is_permutation_of(order, iota(50))) << "epoch " << epoch;
     seen.insert(order);
   }
-  EXPECT_EQ(seen.size(), 20u);  // 50! orders: twenty epochs never repeat by chance
+  EXPECT_EQ(seen.size(), 20u);   // 50! orders: twenty epochs never repeat by chance
   EXPECT_EQ(gen.offset(), 20u);  // one offset per epoch
 }
 
@@ -395,7 +396,8 @@ TEST(RandomSplit, EverySubsetOfTheValidationSizeEquallyLikely) {
 
 // Checks that `s` takes exactly per_class of each class into `first` in class order, puts
 // the rest in `second`, and that together they are 0..N-1 once each.
-void expect_balanced(const Split& s, const std::vector<int64_t>& labels, int64_t num_classes, int64_t per_class) {
+void expect_balanced(const Split& s, const std::vector<int64_t>& labels, int64_t num_classes,
+                     int64_t per_class) {
   ASSERT_EQ(static_cast<int64_t>(s.first.size()), per_class * num_classes);
   std::vector<int64_t> taken(num_classes, 0);
   for (size_t k = 0; k < s.first.size(); ++k) {
@@ -480,29 +482,55 @@ TEST(SamplerErrors, EveryBadArgumentIsNamed) {
   expect_error([] { WeightedRandomSampler({INFINITY}, 1); }, {"WeightedRandomSampler", "finite"});
   expect_error([] { WeightedRandomSampler({1e308, 1e308}, 1); }, {"WeightedRandomSampler", "sum", "finite"});
   expect_error([] { WeightedRandomSampler({0, 0, 0}, 1); }, {"WeightedRandomSampler", "zero"});
-  expect_error([] { WeightedRandomSampler({1, 2}, 0); }, {"WeightedRandomSampler", "num_samples must be > 0"});
-  expect_error([] { WeightedRandomSampler({1, 2}, -4); }, {"WeightedRandomSampler", "num_samples must be > 0"});
-  expect_error([] { WeightedRandomSampler({1, 0, 2}, 3, false); },
-               {"WeightedRandomSampler", "num_samples 3", "2 positive weights", "without replacement"});
+  expect_error(
+      [] {
+        WeightedRandomSampler({1, 2}, 0);
+      },
+      {"WeightedRandomSampler", "num_samples must be > 0"});
+  expect_error(
+      [] {
+        WeightedRandomSampler({1, 2}, -4);
+      },
+      {"WeightedRandomSampler", "num_samples must be > 0"});
+  expect_error(
+      [] {
+        WeightedRandomSampler({1, 0, 2}, 3, false);
+      },
+      {"WeightedRandomSampler", "num_samples 3", "2 positive weights", "without replacement"});
   EXPECT_NO_THROW(WeightedRandomSampler({1, 0, 2}, 3, true));  // with replacement it is fine
 
   const Tensor good = labels_tensor({0, 1, 1});
-  expect_error([&] { class_balanced_weights(labels_tensor({0, 2, 1}), 2); },
-               {"class_balanced_weights", "label 2", "index 1", "[0, 2)"});
-  expect_error([&] { class_balanced_weights(labels_tensor({0, -1}), 2); }, {"class_balanced_weights", "label -1"});
-  expect_error([&] { class_balanced_weights(good.to(DType::Float32), 2); }, {"class_balanced_weights", "int64"});
-  expect_error([&] { class_balanced_weights(Tensor::zeros({2, 2}, DType::Int64), 2); },
-               {"class_balanced_weights", "1-d"});
+  expect_error(
+      [&] {
+        class_balanced_weights(labels_tensor({0, 2, 1}), 2);
+      },
+      {"class_balanced_weights", "label 2", "index 1", "[0, 2)"});
+  expect_error(
+      [&] {
+        class_balanced_weights(labels_tensor({0, -1}), 2);
+      },
+      {"class_balanced_weights", "label -1"});
+  expect_error([&] { class_balanced_weights(good.to(DType::Float32), 2); },
+               {"class_balanced_weights", "int64"});
+  expect_error(
+      [&] {
+        class_balanced_weights(Tensor::zeros({2, 2}, DType::Int64), 2);
+      },
+      {"class_balanced_weights", "1-d"});
   expect_error([&] { class_balanced_weights(Tensor(), 2); }, {"class_balanced_weights", "undefined"});
-  expect_error([&] { class_balanced_weights(good, 0); }, {"class_balanced_weights", "num_classes must be > 0"});
+  expect_error([&] { class_balanced_weights(good, 0); },
+               {"class_balanced_weights", "num_classes must be > 0"});
 
   Generator gen(1);
   expect_error([&] { random_split(-1, 0, gen); }, {"random_split", "n must be >= 0"});
   expect_error([&] { random_split(10, 11, gen); }, {"random_split", "validation_count", "[0, 10]", "11"});
   expect_error([&] { random_split(10, -1, gen); }, {"random_split", "validation_count", "-1"});
 
-  expect_error([&] { balanced_subset(labels_tensor({0, 0, 0, 1, 2, 2}), 3, 2, gen); },
-               {"balanced_subset", "class 1 has 1 samples", "per_class = 2"});
+  expect_error(
+      [&] {
+        balanced_subset(labels_tensor({0, 0, 0, 1, 2, 2}), 3, 2, gen);
+      },
+      {"balanced_subset", "class 1 has 1 samples", "per_class = 2"});
   expect_error([&] { balanced_subset(good, 3, 1, gen); }, {"balanced_subset", "class 2 has 0 samples"});
   expect_error([&] { balanced_subset(good, 2, -1, gen); }, {"balanced_subset", "per_class must be >= 0"});
   expect_error([&] { balanced_subset(labels_tensor({0, 5}), 2, 1, gen); }, {"balanced_subset", "label 5"});

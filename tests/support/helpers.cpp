@@ -40,7 +40,8 @@ Tensor random_uniform(const Shape& shape, uint64_t seed, double lo, double hi, D
 ::testing::AssertionResult all_close(const std::vector<double>& actual, const std::vector<double>& expected,
                                      double atol, double rtol) {
   if (actual.size() != expected.size())
-    return ::testing::AssertionFailure() << "size " << actual.size() << " != expected size " << expected.size();
+    return ::testing::AssertionFailure()
+           << "size " << actual.size() << " != expected size " << expected.size();
   size_t bad = 0, first = 0;
   double worst = 0;
   for (size_t i = 0; i < actual.size(); ++i) {
@@ -52,10 +53,10 @@ Tensor random_uniform(const Shape& shape, uint64_t seed, double lo, double hi, D
     }
   }
   if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << actual.size() << " elements differ (atol " << atol
-                                       << ", rtol " << rtol << "); first at " << first << ": got "
-                                       << actual[first] << ", expected " << expected[first] << "; worst |err| "
-                                       << worst;
+  return ::testing::AssertionFailure()
+         << bad << " of " << actual.size() << " elements differ (atol " << atol << ", rtol " << rtol
+         << "); first at " << first << ": got " << actual[first] << ", expected " << expected[first]
+         << "; worst |err| " << worst;
 }
 
 ::testing::AssertionResult all_close(const Tensor& actual, const std::vector<double>& expected, double atol,
@@ -65,24 +66,25 @@ Tensor random_uniform(const Shape& shape, uint64_t seed, double lo, double hi, D
 
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, double atol, double rtol) {
   if (actual.shape() != expected.shape())
-    return ::testing::AssertionFailure() << "shape " << shape_str(actual.shape()) << " != expected "
-                                         << shape_str(expected.shape());
+    return ::testing::AssertionFailure()
+           << "shape " << shape_str(actual.shape()) << " != expected " << shape_str(expected.shape());
   return all_close(actual.to_vector<double>(), expected.to_vector<double>(), atol, rtol);
 }
 
 ::testing::AssertionResult bit_equal(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape() || a.dtype() != b.dtype())
-    return ::testing::AssertionFailure() << "shape/dtype differ: " << shape_str(a.shape()) << " "
-                                         << dtype_name(a.dtype()) << " vs " << shape_str(b.shape()) << " "
-                                         << dtype_name(b.dtype());
+    return ::testing::AssertionFailure()
+           << "shape/dtype differ: " << shape_str(a.shape()) << " " << dtype_name(a.dtype()) << " vs "
+           << shape_str(b.shape()) << " " << dtype_name(b.dtype());
   const Tensor ha = a.detach().to(Device::cpu()).contiguous(), hb = b.detach().to(Device::cpu()).contiguous();
   const auto* pa = static_cast<const unsigned char*>(ha.raw_data());
   const auto* pb = static_cast<const unsigned char*>(hb.raw_data());
   const size_t esize = dtype_size(a.dtype());
   for (int64_t i = 0; i < ha.numel(); ++i)
     if (std::memcmp(pa + i * esize, pb + i * esize, esize) != 0)
-      return ::testing::AssertionFailure() << "element " << i << " differs: " << ha.reshape({-1}).select(0, i).item<double>()
-                                           << " vs " << hb.reshape({-1}).select(0, i).item<double>();
+      return ::testing::AssertionFailure()
+             << "element " << i << " differs: " << ha.reshape({-1}).select(0, i).item<double>() << " vs "
+             << hb.reshape({-1}).select(0, i).item<double>();
   return ::testing::AssertionSuccess();
 }
 

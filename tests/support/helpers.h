@@ -19,22 +19,25 @@ struct DeviceDType {
   DType dtype;
 };
 std::string device_dtype_name(const ::testing::TestParamInfo<DeviceDType>& info);
-inline void PrintTo(const DeviceDType& p, std::ostream* os) { *os << p.device.str() << "/" << dtype_name(p.dtype); }
+inline void PrintTo(const DeviceDType& p, std::ostream* os) {
+  *os << p.device.str() << "/" << dtype_name(p.dtype);
+}
 // cpu/float32, cpu/float64, cuda/float32, cuda/float64.
 std::vector<DeviceDType> all_device_dtypes();
 
 // Skips the current test when no CUDA device can run it.
-#define KILN_REQUIRE_CUDA()                                                  \
-  do {                                                                       \
+#define KILN_REQUIRE_CUDA()                                                    \
+  do {                                                                         \
     if (!::kiln::cuda_available()) GTEST_SKIP() << "no CUDA device available"; \
   } while (0)
-#define KILN_SKIP_UNLESS_DEVICE(device)                                              \
-  do {                                                                               \
+#define KILN_SKIP_UNLESS_DEVICE(device)                                                              \
+  do {                                                                                               \
     if ((device).is_cuda() && !::kiln::cuda_available()) GTEST_SKIP() << "no CUDA device available"; \
   } while (0)
 
 // Standard-normal (or uniform [lo, hi)) values from a fixed Philox seed, on `device`.
-Tensor random_normal(const Shape& shape, uint64_t seed, DType dtype = DType::Float64, Device device = Device::cpu());
+Tensor random_normal(const Shape& shape, uint64_t seed, DType dtype = DType::Float64,
+                     Device device = Device::cpu());
 Tensor random_uniform(const Shape& shape, uint64_t seed, double lo, double hi, DType dtype = DType::Float64,
                       Device device = Device::cpu());
 

@@ -16,8 +16,8 @@
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
 #include "trainers/app/commands.h"
-#include "trainers/experiments/disturb_label.h"
 #include "trainers/checkpoint.h"
+#include "trainers/experiments/disturb_label.h"
 
 namespace kiln {
 namespace {

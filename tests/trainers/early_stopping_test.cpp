@@ -11,8 +11,8 @@
 #include "layers/models.h"
 #include "tests/support/helpers.h"
 #include "tests/support/synthetic_data.h"
-#include "trainers/experiments/early_stopping.h"
 #include "trainers/early_stopping.h"
+#include "trainers/experiments/early_stopping.h"
 
 namespace kiln {
 namespace {

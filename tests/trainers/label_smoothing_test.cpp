@@ -18,9 +18,9 @@
 #include "tests/support/synthetic_data.h"
 #include "tests/support/training_log.h"
 #include "trainers/app/commands.h"
+#include "trainers/checkpoint.h"
 #include "trainers/experiments/datasets.h"
 #include "trainers/experiments/label_smoothing.h"
-#include "trainers/checkpoint.h"
 
 namespace kiln {
 namespace {

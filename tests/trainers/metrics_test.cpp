@@ -24,8 +24,9 @@ TEST(ConfusionMatrix, TheTutorialsExample) {
 }
 
 TEST(Metrics, Rmse) {
-  EXPECT_DOUBLE_EQ(rmse(Tensor::from_vector<double>({1, 2, 3}, {3}), Tensor::from_vector<double>({1, 4, 0}, {3})),
-                   std::sqrt(13.0 / 3));
+  EXPECT_DOUBLE_EQ(
+      rmse(Tensor::from_vector<double>({1, 2, 3}, {3}), Tensor::from_vector<double>({1, 4, 0}, {3})),
+      std::sqrt(13.0 / 3));
   EXPECT_THROW(rmse(Tensor::zeros({2}), Tensor::zeros({3})), Error);
 }
 

@@ -11,10 +11,10 @@
 #include "core/generator.h"
 #include "losses/losses.h"
 #include "samplers/sampler.h"
-#include "trainers/experiments/common.h"
-#include "trainers/experiments/paired_runs.h"
 #include "trainers/checkpoint.h"
 #include "trainers/csv_log.h"
+#include "trainers/experiments/common.h"
+#include "trainers/experiments/paired_runs.h"
 #include "trainers/plot/plots.h"
 
 namespace kiln {
@@ -28,7 +28,6 @@ BatchNormOptions batchnorm_defaults() {
 }
 
 namespace {
-
 
 std::string with_commas(int64_t n) {
   std::string s = std::to_string(n);

@@ -15,7 +15,6 @@ namespace kiln {
 
 namespace {
 
-
 // What sklearn.metrics.confusion_matrix returns for the tutorial's two lists (the post shows
 // only the heatmap drawn from it).
 constexpr const char* kTutorialMatrix = "[[1,1,3],[0,1,2],[2,1,5]]";
@@ -52,8 +51,8 @@ ExperimentResult run_confusion_matrix(const ConfusionMatrixOptions& o) {
       KILN_CHECK(v >= 0, "labels must be >= 0, got ", v);
       max_label = std::max(max_label, v);
     }
-  KILN_CHECK(max_label < kConfusionMatrixMaxClasses, "labels must be below ", kConfusionMatrixMaxClasses, " (a readable heatmap), got ",
-             max_label);
+  KILN_CHECK(max_label < kConfusionMatrixMaxClasses, "labels must be below ", kConfusionMatrixMaxClasses,
+             " (a readable heatmap), got ", max_label);
   RunContext ctx = make_run_context(o.common, "confusion-matrix");
 
   // Classes 0..max label, so a class that never occurs still gets its row and column

@@ -12,10 +12,10 @@
 #include "core/generator.h"
 #include "losses/losses.h"
 #include "samplers/sampler.h"
-#include "trainers/experiments/common.h"
-#include "trainers/experiments/paired_runs.h"
 #include "trainers/checkpoint.h"
 #include "trainers/csv_log.h"
+#include "trainers/experiments/common.h"
+#include "trainers/experiments/paired_runs.h"
 #include "trainers/plot/plots.h"
 
 namespace kiln {

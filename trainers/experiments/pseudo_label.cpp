@@ -15,10 +15,10 @@
 #include "core/ops.h"
 #include "layers/models.h"
 #include "losses/losses.h"
-#include "trainers/experiments/common.h"
-#include "trainers/experiments/pseudo_label_data.h"
 #include "trainers/checkpoint.h"
 #include "trainers/csv_log.h"
+#include "trainers/experiments/common.h"
+#include "trainers/experiments/pseudo_label_data.h"
 #include "trainers/optim.h"
 #include "trainers/plot/plots.h"
 

@@ -14,10 +14,10 @@
 #include "core/generator.h"
 #include "losses/losses.h"
 #include "samplers/sampler.h"
-#include "trainers/experiments/common.h"
-#include "trainers/experiments/paired_runs.h"
 #include "trainers/checkpoint.h"
 #include "trainers/csv_log.h"
+#include "trainers/experiments/common.h"
+#include "trainers/experiments/paired_runs.h"
 #include "trainers/plot/plots.h"
 
 namespace kiln {
@@ -31,7 +31,6 @@ WeightedLossOptions weighted_loss_defaults() {
 }
 
 namespace {
-
 
 // The tutorial's num_ins: images per class of its (hypothetical) imbalanced data set.
 const std::vector<int64_t> kTutorialCounts = {40, 45, 30, 62, 70, 153, 395, 46, 75, 194};

@@ -13,9 +13,9 @@
 #include "data/image_folder.h"
 #include "data/loader.h"
 #include "samplers/sampler.h"
-#include "trainers/experiments/datasets.h"
-#include "trainers/experiments/common.h"
 #include "trainers/csv_log.h"
+#include "trainers/experiments/common.h"
+#include "trainers/experiments/datasets.h"
 #include "trainers/plot/plots.h"
 
 namespace kiln {

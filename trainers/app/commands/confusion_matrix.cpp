@@ -1,4 +1,5 @@
-// `kiln confusion-matrix`: its flags and defaults (the experiment itself: trainers/experiments/confusion_matrix.cpp).
+// `kiln confusion-matrix`: its flags and defaults (the experiment itself:
+// trainers/experiments/confusion_matrix.cpp).
 #include <CLI/CLI.hpp>
 
 #include "trainers/app/cli_options.h"

@@ -1,4 +1,5 @@
-// `kiln disturb-label`: its flags and defaults (the experiment itself: trainers/experiments/disturb_label.cpp).
+// `kiln disturb-label`: its flags and defaults (the experiment itself:
+// trainers/experiments/disturb_label.cpp).
 #include <CLI/CLI.hpp>
 
 #include "trainers/app/cli_options.h"

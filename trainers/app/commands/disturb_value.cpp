@@ -1,4 +1,5 @@
-// `kiln disturb-value`: its flags and defaults (the experiment itself: trainers/experiments/disturb_value.cpp).
+// `kiln disturb-value`: its flags and defaults (the experiment itself:
+// trainers/experiments/disturb_value.cpp).
 #include <CLI/CLI.hpp>
 
 #include "trainers/app/cli_options.h"

@@ -1,4 +1,5 @@
-// `kiln early-stopping`: its flags and defaults (the experiment itself: trainers/experiments/early_stopping.cpp).
+// `kiln early-stopping`: its flags and defaults (the experiment itself:
+// trainers/experiments/early_stopping.cpp).
 #include <CLI/CLI.hpp>
 
 #include "trainers/app/cli_options.h"

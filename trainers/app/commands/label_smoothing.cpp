@@ -1,4 +1,5 @@
-// `kiln label-smoothing`: its flags and defaults (the experiment itself: trainers/experiments/label_smoothing.cpp).
+// `kiln label-smoothing`: its flags and defaults (the experiment itself:
+// trainers/experiments/label_smoothing.cpp).
 #include <CLI/CLI.hpp>
 
 #include "trainers/app/cli_options.h"

@@ -1,4 +1,5 @@
-// `kiln weighted-loss`: its flags and defaults (the experiment itself: trainers/experiments/weighted_loss.cpp).
+// `kiln weighted-loss`: its flags and defaults (the experiment itself:
+// trainers/experiments/weighted_loss.cpp).
 #include <CLI/CLI.hpp>
 
 #include "trainers/app/cli_options.h"

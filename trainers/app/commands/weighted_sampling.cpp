@@ -1,9 +1,10 @@
-// `kiln weighted-sampling`: its flags and defaults (the experiment itself: trainers/experiments/weighted_sampling.cpp).
+// `kiln weighted-sampling`: its flags and defaults (the experiment itself:
+// trainers/experiments/weighted_sampling.cpp).
 #include <CLI/CLI.hpp>
 
+#include "data/image_folder.h"
 #include "trainers/app/cli_options.h"
 #include "trainers/app/commands.h"
-#include "data/image_folder.h"
 #include "trainers/experiments/weighted_sampling.h"
 
 namespace kiln {
