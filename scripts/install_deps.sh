@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kiln needs to build, test and run its experiments; with --dev
-# also clang and its sanitizer/libFuzzer runtime (for scripts/fuzz.sh and scripts/sanitize.sh).
+# also clang, its sanitizer/libFuzzer runtime (for scripts/fuzz.sh and scripts/sanitize.sh) and
+# clang-format (scripts/format.sh).
 # Idempotent; uses sudo when not run as root. The CUDA toolkit is optional and not installed
 # here: when nvcc is on PATH the CUDA backend is built as well.
 set -euo pipefail
@@ -12,7 +13,7 @@ packages=(
   dataset-fashion-mnist python3-sklearn
 )
 if [ "${1:-}" = "--dev" ]; then
-  packages+=(clang libclang-rt-14-dev)
+  packages+=(clang libclang-rt-14-dev clang-format)
 fi
 
 missing=()
