@@ -7,14 +7,17 @@
 // and the peak device memory of the ResNet-18 batch-128 step is reported. JSON lines, then a
 // table. A row that fails (a capture CUDA refuses, a CUDA error) is printed as a JSON line with
 // an "error" field and the remaining rows still run; the exit status is then 1.
-// Usage: kiln_bench_e2e [--device cuda|cpu] [--quick]
+// On the CPU the resident memory of the batch-32 step is reported instead.
+// Usage: kiln_bench_e2e [--device cuda|cpu] [--quick] [--repeats N] [--only PREFIX,PREFIX...]
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "bench/resident_memory.h"
 #include "bench/timing.h"
 #include "core/allocator.h"
 #include "core/autograd.h"
@@ -45,6 +48,16 @@ void report(const std::string& name, double value, const std::string& unit = "ms
 }
 
 std::vector<std::string> failed;
+
+// --only a,b: run just the benchmarks whose row names start with one of the given prefixes
+// (e.g. "resnet18_step_b32,mnist"); empty runs everything.
+std::vector<std::string> only;
+bool wanted(const std::string& name) {
+  if (only.empty()) return true;
+  for (const std::string& prefix : only)
+    if (name.rfind(prefix, 0) == 0) return true;
+  return false;
+}
 
 // Runs one benchmark, which reports its own rows. If it throws, the row `name` is reported as
 // failed (its message may hold any byte, hence the JSON library) and the caller goes on.
@@ -109,6 +122,17 @@ void bench_resnet_step(Device dev, int64_t batch, int repeats) {
   }
 #endif
   bench_step(name, dev, step, 3, repeats);
+  if (dev.is_cpu()) {
+    // Resident memory of one steady-state step: before it (model, Adam state, input, libraries)
+    // and its peak, as bench/pytorch_reference.py --device cpu reports PyTorch's.
+    guarded(name + "_peak_rss", [&] {
+      const double before = bench::resident_mib("VmRSS");
+      KILN_CHECK(bench::reset_peak_resident(), "cannot reset the peak resident size (/proc/self/clear_refs)");
+      step();
+      report(name + "_rss_before", before, "mib");
+      report(name + "_peak_rss", bench::resident_mib("VmHWM"), "mib");
+    });
+  }
 }
 
 }  // namespace
@@ -118,14 +142,22 @@ int main(int argc, char** argv) {
   const bench::Args args = bench::parse_args(argc, argv);
   const Device dev = args.device;
   const bool quick = args.quick;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (!std::strcmp(argv[i], "--only"))
+      for (std::string list = argv[i + 1]; !list.empty();) {
+        const size_t comma = list.find(',');
+        only.push_back(list.substr(0, comma));
+        list = comma == std::string::npos ? "" : list.substr(comma + 1);
+      }
   const bool gpu = dev.is_cuda();
-  const int repeats = gpu ? 50 : (quick ? 3 : 5);
+  const int repeats = args.repeats > 0 ? args.repeats : gpu ? 50 : (quick ? 3 : 5);
 
   // Each guarded() catches what setting a benchmark up throws; bench_step guards each timed row.
-  guarded("resnet18_step_b32", [&] { bench_resnet_step(dev, 32, repeats); });
-  if (gpu || !quick) guarded("resnet18_step_b128", [&] { bench_resnet_step(dev, 128, gpu ? repeats : 3); });
+  if (wanted("resnet18_step_b32")) guarded("resnet18_step_b32", [&] { bench_resnet_step(dev, 32, repeats); });
+  if ((gpu || !quick) && wanted("resnet18_step_b128"))
+    guarded("resnet18_step_b128", [&] { bench_resnet_step(dev, 128, gpu ? repeats : 3); });
 
-  guarded("mnist_pseudo_label_step", [&] {  // labelled loss + alpha * loss on argmax pseudo labels
+  if (wanted("mnist_pseudo_label_step")) guarded("mnist_pseudo_label_step", [&] {  // labelled loss + alpha * loss on argmax pseudo labels
     manual_seed(3);
     MnistNet net;
     net.to(dev);
@@ -144,7 +176,7 @@ int main(int argc, char** argv) {
         },
         3, repeats);
   });
-  guarded("regressor_step_b32", [&] {
+  if (wanted("regressor_step_b32")) guarded("regressor_step_b32", [&] {
     manual_seed(5);
     Regressor reg;
     reg.to(dev);
@@ -162,7 +194,7 @@ int main(int argc, char** argv) {
   });
   const int64_t n = gpu || !quick ? 50000 : 5000;
   const std::string loader_name = "loader_epoch_" + std::to_string(n) + "_b32";
-  guarded(loader_name, [&] {  // the loader alone: one CIFAR-sized epoch with normalise + flip
+  if (wanted("loader_epoch")) guarded(loader_name, [&] {  // the loader alone: one CIFAR-sized epoch with normalise + flip
     Generator gen(7);
     Dataset data;
     data.inputs = mul(rand({n, 3, 32, 32}, gen, DType::Float32), 255.0).to(DType::UInt8).to(dev);
