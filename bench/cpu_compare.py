@@ -4,6 +4,8 @@
 bench/cpu_compare.sh call, into one Markdown table: the median over rounds of each
 program's per-round median, the spread over rounds (min-max, the noise of the machine) and
 the kiln / PyTorch ratio. Standard library only.
+With kiln_ref.N.jsonl files present (kiln with KILN_CPU_REFERENCE_KERNELS=1: the plain
+reference kernels only), a column for them is added.
 Usage: cpu_compare.py ROUNDS_DIR   (holds kiln.N.jsonl and torch.N.jsonl, N = 1, 2, ...)
 """
 import glob
@@ -15,8 +17,8 @@ import sys
 STEPS = [("resnet18_step_b32", "ResNet-18 train step, batch 32, Adam"),
          ("mnist_pseudo_label_step", "MNIST Net pseudo-label step (128 + 256)"),
          ("regressor_step_b32", "Regressor step, batch 32")]
-MEMORY = [("resnet18_step_b32_rss_before", "ResNet-18 b32: resident before the step"),
-          ("resnet18_step_b32_peak_rss", "ResNet-18 b32: peak resident during the step")]
+MEMORY = [("resnet18_step_b32_rss_before", "ResNet-18 b32: resident once model and input exist"),
+          ("resnet18_step_b32_peak_rss", "ResNet-18 b32: peak resident over the steps")]
 
 
 def load(pattern):
@@ -57,28 +59,39 @@ def main():
         sys.exit(__doc__.strip().splitlines()[-1])
     rounds = sys.argv[1]
     kiln, kiln_failed = load(os.path.join(rounds, "kiln.*.jsonl"))
+    ref, ref_failed = load(os.path.join(rounds, "kiln_ref.*.jsonl"))
     torch, torch_failed = load(os.path.join(rounds, "torch.*.jsonl"))
-    print("| step | kiln ms (median) | kiln spread | PyTorch ms (median) | PyTorch spread | kiln / PyTorch |")
-    print("|---|---:|---:|---:|---:|---:|")
+    with_ref = bool(ref) or bool(ref_failed)
+
+    def ratio(a, b):
+        return f"{statistics.median(a) / statistics.median(b):.2f}x" if a and b else "—"
+
+    head = "| step |" + (" kiln, reference kernels: ms (spread) |" if with_ref else "")
+    head += " kiln ms (spread) | PyTorch ms (spread) | kiln / PyTorch |"
+    print(head + (" reference / PyTorch |" if with_ref else ""))
+    print("|---|" + "---:|" * (5 if with_ref else 3))
     for name, label in STEPS:
-        k, t = kiln.get(name, []), torch.get(name, [])
+        k, t, r = kiln.get(name, []), torch.get(name, []), ref.get(name, [])
         digits = 3 if name.startswith("regressor") else 1
-        km, ks = fmt(k, digits)
-        tm, ts = fmt(t, digits)
-        ratio = f"{statistics.median(k) / statistics.median(t):.2f}x" if k and t else "—"
-        print(f"| {label} | {km} | {ks} | {tm} | {ts} | {ratio} |")
+        cells = [label]
+        for values in ([r] if with_ref else []) + [k, t]:
+            med, spread = fmt(values, digits)
+            cells.append(f"{med} ({spread})")
+        cells.append(ratio(k, t))
+        if with_ref:
+            cells.append(ratio(r, t))
+        print("| " + " | ".join(cells) + " |")
     print()
-    print("| memory | kiln MiB | PyTorch MiB |")
-    print("|---|---:|---:|")
+    print("| memory | " + ("kiln, reference kernels MiB | " if with_ref else "") + "kiln MiB | PyTorch MiB |")
+    print("|---|" + "---:|" * (3 if with_ref else 2))
     for name, label in MEMORY:
-        print(f"| {label} | {fmt(kiln.get(name, []), 1)[0]} | {fmt(torch.get(name, []), 1)[0]} |")
-    k = [p - b for p, b in zip(kiln.get(MEMORY[1][0], []), kiln.get(MEMORY[0][0], []))]
-    t = [p - b for p, b in zip(torch.get(MEMORY[1][0], []), torch.get(MEMORY[0][0], []))]
-    print(f"| ResNet-18 b32: the step's own growth (peak - before) | {fmt(k, 1)[0]} | {fmt(t, 1)[0]} |")
-    for who, failed in (("kiln", kiln_failed), ("PyTorch", torch_failed)):
+        cells = [label] + [fmt(d.get(name, []), 1)[0] for d in (([ref] if with_ref else []) + [kiln, torch])]
+        print("| " + " | ".join(cells) + " |")
+    failures = (("kiln", kiln_failed), ("kiln (reference kernels)", ref_failed), ("PyTorch", torch_failed))
+    for who, failed in failures:
         for name in sorted(failed):
             print(f"\n{who}: {name} FAILED (see the logs)")
-    return 1 if kiln_failed or torch_failed else 0
+    return 1 if kiln_failed or ref_failed or torch_failed else 0
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 # batch-32 ResNet-18 step. PyTorch is tooling only: it comes from PyPI into a throwaway venv
 # unless an existing one is named.
 #
-# Usage: bench/cpu_compare.sh [--threads N] [--rounds R] [--repeats N] [--build DIR] [--venv DIR] [--out DIR]
+# Usage: bench/cpu_compare.sh [--threads N] [--rounds R] [--repeats N] [--build DIR] [--venv DIR] [--out DIR] [--no-reference]
 #   --threads  threads for both (OpenMP, OpenBLAS, MKL, torch.set_num_threads); default: nproc
 #   --rounds   alternating kiln / PyTorch rounds (default 3)
 #   --repeats  timed steps per round and program, after 3 warm-up steps (default 5)
@@ -14,11 +14,13 @@
 #   --venv     a Python venv with torch and torchvision (also KILN_TORCH_VENV); when it is
 #              missing or lacks torch, one is created under --out with pip from PyPI
 #   --out      where the raw JSON lines and table go (default: a new temporary directory)
+#   --no-reference  skip the third run per round: kiln with KILN_CPU_REFERENCE_KERNELS=1 (the
+#              plain reference kernels only, i.e. kiln before its faster CPU variants)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
-usage() { sed -n '/^# Usage:/,/^#   --out/p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '/^# Usage:/,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 die() { echo "cpu_compare: $*" >&2; exit 2; }
 
 threads=$(nproc)
@@ -27,6 +29,7 @@ repeats=5
 build=""
 venv=${KILN_TORCH_VENV:-}
 out=""
+reference=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) [ $# -ge 2 ] || die "--threads needs a count"; threads=$2; shift 2 ;;
@@ -35,6 +38,7 @@ while [ $# -gt 0 ]; do
     --build) [ $# -ge 2 ] || die "--build needs a directory"; build=$2; shift 2 ;;
     --venv) [ $# -ge 2 ] || die "--venv needs a directory"; venv=$2; shift 2 ;;
     --out) [ $# -ge 2 ] || die "--out needs a directory"; out=$2; shift 2 ;;
+    --no-reference) reference=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
   esac
@@ -81,9 +85,15 @@ dirty=$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null | hea
   echo "rounds: $rounds, each $repeats timed steps per program after 3 warm-up steps"
 } | tee "$out/header.txt"
 
+only=resnet18_step_b32,mnist_pseudo_label_step,regressor_step_b32
 for r in $(seq 1 "$rounds"); do
+  if [ "$reference" = 1 ]; then
+    echo "round $r/$rounds: kiln, reference kernels" >&2
+    KILN_CPU_REFERENCE_KERNELS=1 "$kiln_bench" --device cpu --repeats "$repeats" --only "$only" \
+      > "$out/kiln_ref.$r.jsonl" 2> "$out/kiln_ref.$r.err" || echo "cpu_compare: kiln (reference) round $r failed (see $out/kiln_ref.$r.err)" >&2
+  fi
   echo "round $r/$rounds: kiln" >&2
-  "$kiln_bench" --device cpu --repeats "$repeats" --only resnet18_step_b32,mnist_pseudo_label_step,regressor_step_b32 \
+  "$kiln_bench" --device cpu --repeats "$repeats" --only "$only" \
     > "$out/kiln.$r.jsonl" 2> "$out/kiln.$r.err" || echo "cpu_compare: kiln round $r failed (see $out/kiln.$r.err)" >&2
   echo "round $r/$rounds: PyTorch" >&2
   PYTHONWARNINGS=ignore "$python" bench/pytorch_reference.py --device cpu --threads "$threads" --repeats "$repeats" \

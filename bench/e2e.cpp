@@ -121,18 +121,17 @@ void bench_resnet_step(Device dev, int64_t batch, int repeats) {
     });
   }
 #endif
+  // On the CPU: resident memory once the model, Adam state and input exist, and the peak over
+  // the warm-up and timed steps, as bench/pytorch_reference.py --device cpu reports PyTorch's.
+  const double resident_before = dev.is_cpu() ? bench::resident_mib("VmRSS") : 0;
+  const bool peak_reset = dev.is_cpu() && bench::reset_peak_resident();
   bench_step(name, dev, step, 3, repeats);
-  if (dev.is_cpu()) {
-    // Resident memory of one steady-state step: before it (model, Adam state, input, libraries)
-    // and its peak, as bench/pytorch_reference.py --device cpu reports PyTorch's.
+  if (dev.is_cpu())
     guarded(name + "_peak_rss", [&] {
-      const double before = bench::resident_mib("VmRSS");
-      KILN_CHECK(bench::reset_peak_resident(), "cannot reset the peak resident size (/proc/self/clear_refs)");
-      step();
-      report(name + "_rss_before", before, "mib");
+      KILN_CHECK(peak_reset, "cannot reset the peak resident size (/proc/self/clear_refs)");
+      report(name + "_rss_before", resident_before, "mib");
       report(name + "_peak_rss", bench::resident_mib("VmHWM"), "mib");
     });
-  }
 }
 
 }  // namespace
