@@ -11,6 +11,7 @@
 #include "core/ops/cpu_variants.h"
 #include "kernels/conv2d.h"
 #include "kernels/cpu/conv2d_fast.h"
+#include "kernels/cpu/conv2d_winograd.h"
 
 namespace kiln {
 
@@ -69,6 +70,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int64_
         if constexpr (std::is_same_v<T, float>)
           KILN_ON_CUDA(kernels::cuda::conv2d_forward(s, x.data<float>(), w.data<float>(), pb, y.data<float>(),
                                                      cuda_precision()));
+      } else if (cpu_fast_kernels_enabled() && kernels::cpu::conv2d_winograd_applies(s)) {
+        kernels::cpu::conv2d_forward_winograd<T>(s, x.data<T>(), w.data<T>(), pb, y.data<T>());
       } else if (cpu_fast_kernels_enabled()) {
         kernels::cpu::conv2d_forward_fast<T>(s, x.data<T>(), w.data<T>(), pb, y.data<T>());
       } else {
@@ -101,7 +104,9 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int64_
       } else {
         const bool fast = cpu_fast_kernels_enabled();
         if (need_x) {
-          if (fast) kernels::cpu::conv2d_backward_input_fast<T>(s, g.data<T>(), w.data<T>(), dx.data<T>());
+          if (fast && kernels::cpu::conv2d_winograd_applies(s))
+            kernels::cpu::conv2d_backward_input_winograd<T>(s, g.data<T>(), w.data<T>(), dx.data<T>());
+          else if (fast) kernels::cpu::conv2d_backward_input_fast<T>(s, g.data<T>(), w.data<T>(), dx.data<T>());
           else kernels::cpu::conv2d_backward_input<T>(s, g.data<T>(), w.data<T>(), dx.data<T>());
         }
         if (need_w || need_b) {

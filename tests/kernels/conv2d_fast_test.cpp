@@ -1,5 +1,5 @@
 // The CPU convolution kernels called directly — the reference (kernels/cpu/conv2d.cpp) and the
-// faster variant the ops choose (kernels/cpu/conv2d_fast.h) — against a direct float64 loop
+// faster variants the ops choose (kernels/cpu/conv2d_fast.h, conv2d_winograd.h) — against a direct float64 loop
 // over the definition, in float32 and float64, with every output pre-filled with NaN (the
 // kernels assign). The variant's row-segment bounds are stressed by strides, paddings wider than
 // some taps' reach, and a batch large enough to be split into chunks; its reused buffers by
@@ -11,6 +11,7 @@
 
 #include "kernels/conv2d.h"
 #include "kernels/cpu/conv2d_fast.h"
+#include "kernels/cpu/conv2d_winograd.h"
 #include "tests/support/helpers.h"
 
 namespace kiln {
@@ -104,6 +105,13 @@ Kernels<T> fast_kernels() {
           kernels::cpu::conv2d_backward_weight_fast<T>};
 }
 
+// Winograd computes the forward and the input gradient; the weight gradient is the fast variant's.
+template <typename T>
+Kernels<T> winograd_kernels() {
+  return {kernels::cpu::conv2d_forward_winograd<T>, kernels::cpu::conv2d_backward_input_winograd<T>,
+          kernels::cpu::conv2d_backward_weight_fast<T>};
+}
+
 template <typename T>
 std::vector<T> cast(const std::vector<double>& v) {
   return std::vector<T>(v.begin(), v.end());
@@ -158,6 +166,46 @@ TEST(Conv2dCpuKernels, FastVariantReusesBuffersAcrossShapes) {
   uint64_t seed = 50;
   for (const Case& t : order) {
     check<float>(t, fast_kernels<float>(), seed);
+    seed += 10;
+  }
+}
+
+// 3x3 / stride 1 / pad 1 shapes: even and odd sizes (a last tile half outside the image),
+// non-square maps, 1x1 and 2x2 maps (one tile, mostly padding), and a batch split into chunks.
+const Case kWinogradCases[] = {
+    {"resnet_layer1", 2, 64, 16, 16, 64, 3, 1, 1},
+    {"resnet_layer4", 3, 32, 2, 2, 48, 3, 1, 1},
+    {"mnist_conv2", 2, 64, 13, 13, 96, 3, 1, 1},
+    {"non_square_odd", 2, 16, 7, 10, 20, 3, 1, 1},
+    {"one_pixel", 2, 17, 1, 1, 16, 3, 1, 1},
+    // 16 * (16 + 16) * 31 * 31 transformed elements per sample: 34 fit the 16M-element
+    // buffers, so 35 samples take two chunks.
+    {"chunked", 35, 16, 62, 62, 16, 3, 1, 1},
+};
+
+TEST(Conv2dCpuKernels, WinogradAppliesOnlyTo3x3Stride1Pad1) {
+  for (const Case& t : kWinogradCases) EXPECT_TRUE(kernels::cpu::conv2d_winograd_applies(shape_of(t))) << t.name;
+  EXPECT_FALSE(kernels::cpu::conv2d_winograd_applies(shape_of({"s2", 2, 64, 16, 16, 64, 3, 2, 1})));
+  EXPECT_FALSE(kernels::cpu::conv2d_winograd_applies(shape_of({"pad0", 2, 64, 16, 16, 64, 3, 1, 0})));
+  EXPECT_FALSE(kernels::cpu::conv2d_winograd_applies(shape_of({"1x1", 2, 64, 16, 16, 64, 1, 1, 0})));
+  EXPECT_FALSE(kernels::cpu::conv2d_winograd_applies(shape_of({"stem", 2, 3, 32, 32, 64, 3, 1, 1})));
+}
+
+TEST(Conv2dCpuKernels, WinogradMatchesDefinition) {
+  // float32: the same tolerance as im2col's; the transforms' few additions and halvings per
+  // element stay well inside its margin.
+  for (const Case& t : kWinogradCases) {
+    check<float>(t, winograd_kernels<float>(), 7);
+    check<double>(t, winograd_kernels<double>(), 7);
+  }
+}
+
+TEST(Conv2dCpuKernels, WinogradReusesBuffersAcrossShapes) {
+  const Case order[] = {kWinogradCases[0], kWinogradCases[4], kWinogradCases[2], kWinogradCases[0],
+                        kWinogradCases[3]};
+  uint64_t seed = 90;
+  for (const Case& t : order) {
+    check<float>(t, winograd_kernels<float>(), seed);
     seed += 10;
   }
 }
