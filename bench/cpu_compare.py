@@ -3,7 +3,8 @@
 (pytorch_reference.py --device cpu), measured in alternating rounds of one
 bench/cpu_compare.sh call, into one Markdown table: the median over rounds of each
 program's per-round median, the spread over rounds (min-max, the noise of the machine) and
-the kiln / PyTorch ratio. Standard library only.
+the kiln / PyTorch ratio; then the same from each round's fastest step ("_min" rows), the
+steadier figure when other work shares the machine. Standard library only.
 With kiln_ref.N.jsonl files present (kiln with KILN_CPU_REFERENCE_KERNELS=1: the plain
 reference kernels only), a column for them is added.
 Usage: cpu_compare.py ROUNDS_DIR   (holds kiln.N.jsonl and torch.N.jsonl, N = 1, 2, ...)
@@ -66,22 +67,28 @@ def main():
     def ratio(a, b):
         return f"{statistics.median(a) / statistics.median(b):.2f}x" if a and b else "—"
 
-    head = "| step |" + (" kiln, reference kernels: ms (spread) |" if with_ref else "")
-    head += " kiln ms (spread) | PyTorch ms (spread) | kiln / PyTorch |"
-    print(head + (" reference / PyTorch |" if with_ref else ""))
-    print("|---|" + "---:|" * (5 if with_ref else 3))
-    for name, label in STEPS:
-        k, t, r = kiln.get(name, []), torch.get(name, []), ref.get(name, [])
-        digits = 3 if name.startswith("regressor") else 1
-        cells = [label]
-        for values in ([r] if with_ref else []) + [k, t]:
-            med, spread = fmt(values, digits)
-            cells.append(f"{med} ({spread})")
-        cells.append(ratio(k, t))
-        if with_ref:
-            cells.append(ratio(r, t))
-        print("| " + " | ".join(cells) + " |")
-    print()
+    def table(suffix, title):
+        print(title)
+        print()
+        head = "| step |" + (" kiln, reference kernels: ms (spread) |" if with_ref else "")
+        head += " kiln ms (spread) | PyTorch ms (spread) | kiln / PyTorch |"
+        print(head + (" reference / PyTorch |" if with_ref else ""))
+        print("|---|" + "---:|" * (5 if with_ref else 3))
+        for name, label in STEPS:
+            k, t, r = kiln.get(name + suffix, []), torch.get(name + suffix, []), ref.get(name + suffix, [])
+            digits = 3 if name.startswith("regressor") else 1
+            cells = [label]
+            for values in ([r] if with_ref else []) + [k, t]:
+                med, spread = fmt(values, digits)
+                cells.append(f"{med} ({spread})")
+            cells.append(ratio(k, t))
+            if with_ref:
+                cells.append(ratio(r, t))
+            print("| " + " | ".join(cells) + " |")
+        print()
+
+    table("", "Median step time of each round; the median and spread over rounds:")
+    table("_min", "Fastest step of each round; the median and spread over rounds:")
     print("| memory | " + ("kiln, reference kernels MiB | " if with_ref else "") + "kiln MiB | PyTorch MiB |")
     print("|---|" + "---:|" * (3 if with_ref else 2))
     for name, label in MEMORY:

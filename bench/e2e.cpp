@@ -77,7 +77,10 @@ void guarded(const std::string& name, const std::function<void()>& bench) {
 // warm-up (as the trainers do).
 void bench_step(const std::string& name, Device dev, const std::function<void()>& step, int warmup,
                 int repeats) {
-  guarded(name, [&] { report(name, bench::median_ms(dev, step, warmup, repeats)); });
+  guarded(name, [&] {
+    report(name, bench::median_ms(dev, step, warmup, repeats));
+    if (dev.is_cpu()) report(name + "_min", bench::last_min_ms());
+  });
   if (!dev.is_cuda()) return;
   guarded(name + "_graph", [&] {
     CudaGraph graph(dev);

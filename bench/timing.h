@@ -61,6 +61,13 @@ inline Args parse_args(int argc, char** argv) {
   return a;
 }
 
+// The fastest of the repeats timed by the last median_ms call: on a machine shared with other
+// work, interference only ever adds time, so the minimum is the steadier estimate.
+inline double& last_min_ms() {
+  static double value = 0;
+  return value;
+}
+
 // Median milliseconds of one call of `fn` on `device`.
 inline double median_ms(Device device, const std::function<void()>& fn, int warmup = 3, int repeats = 20) {
   for (int i = 0; i < warmup; ++i) fn();
@@ -91,6 +98,7 @@ inline double median_ms(Device device, const std::function<void()>& fn, int warm
     }
   }
   std::sort(ms.begin(), ms.end());
+  last_min_ms() = ms.empty() ? 0.0 : ms.front();
   return ms.empty() ? 0.0 : ms[ms.size() / 2];
 }
 
