@@ -111,7 +111,10 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int64_
         }
         if (need_w || need_b) {
           Tensor dw_buf = dw.defined() ? dw : Tensor::empty(w.shape(), w.dtype(), w.device());
-          if (fast) kernels::cpu::conv2d_backward_weight_fast<T>(s, x.data<T>(), g.data<T>(), dw_buf.data<T>(), pdb);
+          if (fast && kernels::cpu::conv2d_winograd_applies(s))
+            kernels::cpu::conv2d_backward_weight_winograd<T>(s, x.data<T>(), g.data<T>(), dw_buf.data<T>(), pdb);
+          else if (fast)
+            kernels::cpu::conv2d_backward_weight_fast<T>(s, x.data<T>(), g.data<T>(), dw_buf.data<T>(), pdb);
           else kernels::cpu::conv2d_backward_weight<T>(s, x.data<T>(), g.data<T>(), dw_buf.data<T>(), pdb);
         }
       }

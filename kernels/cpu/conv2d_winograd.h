@@ -5,8 +5,9 @@
 // GEMMs [K, C] x [C, tiles], and the products transformed back (Lavin & Gray, "Fast
 // Algorithms for Convolutional Neural Networks", 2016). The input gradient of such a
 // convolution is the same kind of convolution of dy with the weights flipped and transposed, so
-// it runs through the same path. Rounding differs from the im2col GEMM only by the transforms'
-// few additions and halvings per element. The weight gradient stays on the im2col path.
+// it runs through the same path; the weight gradient is F(3x3, 2x2), which shares the input
+// transform. Rounding differs from the im2col GEMM only by the transforms' few additions and
+// halvings per element.
 #pragma once
 
 #include "kernels/conv2d.h"
@@ -21,5 +22,7 @@ template <typename T>
 void conv2d_forward_winograd(const Conv2dShape& shape, const T* x, const T* weight, const T* bias, T* y);
 template <typename T>
 void conv2d_backward_input_winograd(const Conv2dShape& shape, const T* dy, const T* weight, T* dx);
+template <typename T>
+void conv2d_backward_weight_winograd(const Conv2dShape& shape, const T* x, const T* dy, T* dweight, T* dbias);
 
 }  // namespace kiln::kernels::cpu

@@ -105,11 +105,10 @@ Kernels<T> fast_kernels() {
           kernels::cpu::conv2d_backward_weight_fast<T>};
 }
 
-// Winograd computes the forward and the input gradient; the weight gradient is the fast variant's.
 template <typename T>
 Kernels<T> winograd_kernels() {
   return {kernels::cpu::conv2d_forward_winograd<T>, kernels::cpu::conv2d_backward_input_winograd<T>,
-          kernels::cpu::conv2d_backward_weight_fast<T>};
+          kernels::cpu::conv2d_backward_weight_winograd<T>};
 }
 
 template <typename T>
