@@ -8,10 +8,8 @@
 #include "core/nn.h"
 #include "core/ops.h"
 #include "core/ops/common.h"
-#include "core/ops/cpu_variants.h"
+#include "core/ops/conv2d_cpu.h"
 #include "kernels/conv2d.h"
-#include "kernels/cpu/conv2d_fast.h"
-#include "kernels/cpu/conv2d_winograd.h"
 
 namespace kiln {
 
@@ -70,12 +68,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int64_
         if constexpr (std::is_same_v<T, float>)
           KILN_ON_CUDA(kernels::cuda::conv2d_forward(s, x.data<float>(), w.data<float>(), pb, y.data<float>(),
                                                      cuda_precision()));
-      } else if (cpu_fast_kernels_enabled() && kernels::cpu::conv2d_winograd_applies(s)) {
-        kernels::cpu::conv2d_forward_winograd<T>(s, x.data<T>(), w.data<T>(), pb, y.data<T>());
-      } else if (cpu_fast_kernels_enabled()) {
-        kernels::cpu::conv2d_forward_fast<T>(s, x.data<T>(), w.data<T>(), pb, y.data<T>());
       } else {
-        kernels::cpu::conv2d_forward<T>(s, x.data<T>(), w.data<T>(), pb, y.data<T>());
+        conv2d_forward_cpu<T>(s, x.data<T>(), w.data<T>(), pb, y.data<T>());
       }
     });
   }
@@ -102,20 +96,10 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int64_
           }
         }
       } else {
-        const bool fast = cpu_fast_kernels_enabled();
-        if (need_x) {
-          if (fast && kernels::cpu::conv2d_winograd_applies(s))
-            kernels::cpu::conv2d_backward_input_winograd<T>(s, g.data<T>(), w.data<T>(), dx.data<T>());
-          else if (fast) kernels::cpu::conv2d_backward_input_fast<T>(s, g.data<T>(), w.data<T>(), dx.data<T>());
-          else kernels::cpu::conv2d_backward_input<T>(s, g.data<T>(), w.data<T>(), dx.data<T>());
-        }
+        if (need_x) conv2d_backward_input_cpu<T>(s, g.data<T>(), w.data<T>(), dx.data<T>());
         if (need_w || need_b) {
           Tensor dw_buf = dw.defined() ? dw : Tensor::empty(w.shape(), w.dtype(), w.device());
-          if (fast && kernels::cpu::conv2d_winograd_applies(s))
-            kernels::cpu::conv2d_backward_weight_winograd<T>(s, x.data<T>(), g.data<T>(), dw_buf.data<T>(), pdb);
-          else if (fast)
-            kernels::cpu::conv2d_backward_weight_fast<T>(s, x.data<T>(), g.data<T>(), dw_buf.data<T>(), pdb);
-          else kernels::cpu::conv2d_backward_weight<T>(s, x.data<T>(), g.data<T>(), dw_buf.data<T>(), pdb);
+          conv2d_backward_weight_cpu<T>(s, x.data<T>(), g.data<T>(), dw_buf.data<T>(), pdb);
         }
       }
     });
