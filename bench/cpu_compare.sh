@@ -78,7 +78,7 @@ commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=$(git -C "$repo" status --porcelain --untracked-files=no 2>/dev/null | head -1)
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "cpu: $cpu ($(nproc) logical CPUs), threads: $threads"
+  echo "cpu: $cpu ($(nproc --all) logical CPUs), threads: $threads"
   echo "kiln: commit $commit${dirty:+ (with uncommitted changes)}, $kiln_bench"
   echo "torch: $("$python" -c 'import torch; print(torch.__version__)')"
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
