@@ -20,6 +20,7 @@
 #include "core/generator.h"
 #include "core/nn.h"
 #include "core/ops.h"
+#include "core/ops/conv2d_cpu.h"
 #include "kernels/batchnorm.h"
 #include "kernels/conv2d.h"
 #include "losses/losses.h"
@@ -83,7 +84,8 @@ void try_cudnn(const std::string& kiln_name, const std::function<void()>& bench)
 }
 #endif
 
-// kiln's convolution gradients alone (no autograd): the kernels the conv2d op calls.
+// kiln's convolution gradients alone (no autograd): the kernels the conv2d op calls (on the
+// CPU through its choice of variant, core/ops/conv2d_cpu.h).
 void conv_backward_input(bool gpu, const kernels::Conv2dShape& s, const Tensor& dy, const Tensor& w,
                          Tensor& dx, [[maybe_unused]] kernels::ConvPrecision precision) {
 #if KILN_HAS_CUDA
@@ -91,7 +93,7 @@ void conv_backward_input(bool gpu, const kernels::Conv2dShape& s, const Tensor& 
     return kernels::cuda::conv2d_backward_input(s, dy.data<float>(), w.data<float>(), dx.data<float>(),
                                                 precision);
 #endif
-  kernels::cpu::conv2d_backward_input<float>(s, dy.data<float>(), w.data<float>(), dx.data<float>());
+  conv2d_backward_input_cpu<float>(s, dy.data<float>(), w.data<float>(), dx.data<float>());
 }
 void conv_backward_weight(bool gpu, const kernels::Conv2dShape& s, const Tensor& x, const Tensor& dy,
                           Tensor& dw, [[maybe_unused]] kernels::ConvPrecision precision) {
@@ -100,8 +102,7 @@ void conv_backward_weight(bool gpu, const kernels::Conv2dShape& s, const Tensor&
     return kernels::cuda::conv2d_backward_weight(s, x.data<float>(), dy.data<float>(), dw.data<float>(),
                                                  nullptr, precision);
 #endif
-  kernels::cpu::conv2d_backward_weight<float>(s, x.data<float>(), dy.data<float>(), dw.data<float>(),
-                                              nullptr);
+  conv2d_backward_weight_cpu<float>(s, x.data<float>(), dy.data<float>(), dw.data<float>(), nullptr);
 }
 
 struct ConvLayer {

@@ -7,11 +7,18 @@ the ratio. Convolutions run through cuDNN with PyTorch's defaults (TF32 allowed 
 convolutions); "_fp32" rows disable TF32. Steps are timed with CUDA events after warm-up;
 the median of the repeats is reported. Needs a CUDA GPU, torch and torchvision.
 
-    python3 bench/pytorch_reference.py [--quick]
+With --device cpu it times the CPU steps instead (ResNet-18 batch 32, the MNIST
+pseudo-label step, the Regressor) with a steady clock on --threads threads, and reports
+the resident memory of the batch-32 ResNet-18 step (bench/cpu_compare.sh runs it beside
+kiln_bench_e2e --device cpu).
+
+    python3 bench/pytorch_reference.py [--quick] [--device cuda|cpu] [--threads N] [--repeats N]
 """
 import argparse
 import json
+import os
 import statistics
+import time
 
 import torch
 import torch.nn as nn
@@ -99,6 +106,27 @@ def tutorial_resnet18():
     return m
 
 
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 64, 3), nn.ReLU(), nn.MaxPool2d(2, 2),
+                                      nn.Conv2d(64, 192, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2))
+        self.classifier = nn.Sequential(nn.Dropout(), nn.Linear(192 * 6 * 6, 1024), nn.ReLU(), nn.Dropout(0.5),
+                                        nn.Linear(1024, 512), nn.ReLU(), nn.Linear(512, 10))
+
+    def forward(self, x):
+        return self.classifier(self.features(x).view(-1, 192 * 6 * 6))
+
+
+class Regressor(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.dropout = nn.Linear(13, 50), nn.Linear(50, 1), nn.Dropout(0.5)
+
+    def forward(self, x):
+        return F.relu(self.fc2(self.dropout(F.relu(self.fc1(x)))))
+
+
 def train_step_fn(model, opt, x, y, loss_fn):
     def step():
         opt.zero_grad(set_to_none=False)
@@ -154,17 +182,6 @@ def e2e(quick):
         opt.step()
     emit("resnet18_step_b512_bf16", median_ms(bf16_step, repeats=repeats))
 
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.features = nn.Sequential(nn.Conv2d(1, 64, 3), nn.ReLU(), nn.MaxPool2d(2, 2),
-                                          nn.Conv2d(64, 192, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2))
-            self.classifier = nn.Sequential(nn.Dropout(), nn.Linear(192 * 6 * 6, 1024), nn.ReLU(), nn.Dropout(0.5),
-                                            nn.Linear(1024, 512), nn.ReLU(), nn.Linear(512, 10))
-
-        def forward(self, x):
-            return self.classifier(self.features(x).view(-1, 192 * 6 * 6))
-
     net = Net().to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, capturable=True)
     xl, yl = torch.rand(128, 1, 28, 28, device=dev), torch.arange(128, device=dev) % 10
@@ -179,14 +196,6 @@ def e2e(quick):
     emit("mnist_pseudo_label_step", median_ms(pseudo_step, repeats=repeats))
     emit("mnist_pseudo_label_step_graph", median_ms(graphed(pseudo_step), repeats=repeats))
 
-    class Regressor(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1, self.fc2, self.dropout = nn.Linear(13, 50), nn.Linear(50, 1), nn.Dropout(0.5)
-
-        def forward(self, x):
-            return F.relu(self.fc2(self.dropout(F.relu(self.fc1(x)))))
-
     reg = Regressor().to(dev)
     opt = torch.optim.Adam(reg.parameters(), lr=1e-3, weight_decay=1e-7, capturable=True)
     xr, yr = torch.rand(32, 13, device=dev), torch.rand(32, 1, device=dev)
@@ -195,11 +204,91 @@ def e2e(quick):
     emit("regressor_step_b32_graph", median_ms(graphed(reg_step), warmup=10, repeats=200))
 
 
+def cpu_median_ms(fn, warmup=3, repeats=5, name=None):
+    """Median wall-clock milliseconds of fn() on the CPU (every op is synchronous there); with
+    a name, the fastest repeat is also printed as the row name + "_min" (interference from other
+    work on the machine only ever adds time, so the minimum is the steadier figure)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    if name:
+        print(json.dumps({"bench": name + "_min", "ms": round(min(times), 4)}), flush=True)
+    return statistics.median(times)
+
+
+def resident_mib(field):
+    """VmRSS (now) or VmHWM (peak since the last reset) of this process, in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reset_peak_rss():
+    """Resets VmHWM to the current resident size (Linux >= 4.0: '5' to clear_refs)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def cpu_e2e(repeats):
+    """The CPU steps that kiln_bench_e2e --device cpu times, with the same names."""
+    torch.manual_seed(1)
+    model = tutorial_resnet18()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randn(32, 3, 32, 32)
+    y = torch.arange(32) % 10
+    step = train_step_fn(model, opt, x, y, F.cross_entropy)
+    # Resident memory once the model and input exist (Adam's state appears in the first step),
+    # and the peak over the warm-up and timed steps.
+    before = resident_mib("VmRSS")
+    reset_peak_rss()
+    emit("resnet18_step_b32", cpu_median_ms(step, repeats=repeats, name="resnet18_step_b32"))
+    print(json.dumps({"bench": "resnet18_step_b32_rss_before", "mib": round(before, 1)}), flush=True)
+    print(json.dumps({"bench": "resnet18_step_b32_peak_rss", "mib": round(resident_mib("VmHWM"), 1)}), flush=True)
+    del model, opt, step
+
+    torch.manual_seed(3)
+    net = Net()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    xl, yl = torch.rand(128, 1, 28, 28), torch.arange(128) % 10
+    xu = torch.rand(256, 1, 28, 28)
+
+    def pseudo_step():
+        opt.zero_grad()
+        pu = net(xu)
+        plabels = pu.detach().argmax(1)
+        (F.cross_entropy(net(xl), yl) + 1e-4 * F.cross_entropy(pu, plabels)).backward()
+        opt.step()
+    emit("mnist_pseudo_label_step", cpu_median_ms(pseudo_step, repeats=repeats, name="mnist_pseudo_label_step"))
+
+    reg = Regressor()
+    opt = torch.optim.Adam(reg.parameters(), lr=1e-3, weight_decay=1e-7)
+    xr, yr = torch.rand(32, 13), torch.rand(32, 1)
+    emit("regressor_step_b32", cpu_median_ms(train_step_fn(reg, opt, xr, yr, F.mse_loss), warmup=10, repeats=50,
+                                             name="regressor_step_b32"))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=["kernels", "e2e"])
+    parser.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's own choice)")
+    parser.add_argument("--repeats", type=int, default=0, help="timed CPU steps (default 3 with --quick, else 5)")
     args = parser.parse_args()
+    if args.device == "cpu":
+        if args.threads > 0:
+            torch.set_num_threads(args.threads)
+        print(json.dumps({"torch": torch.__version__, "device": "cpu", "threads": torch.get_num_threads(),
+                          "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                          "mkldnn": torch.backends.mkldnn.is_available()}), flush=True)
+        cpu_e2e(args.repeats or (3 if args.quick else 5))
+        return
     print(json.dumps({"torch": torch.__version__, "cudnn": torch.backends.cudnn.version(),
                       "device": torch.cuda.get_device_name()}), flush=True)
     if args.only in (None, "kernels"):

@@ -2,9 +2,12 @@
 #include "trainers/optim.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "core/autograd.h"
 #include "core/device_dispatch.h"
+#include "core/ops/cpu_variants.h"
+#include "kernels/cpu/optimizer_vectorized.h"
 
 namespace kiln {
 
@@ -106,6 +109,9 @@ void Optimizer::step() {
       slots.push_back({params_[i].data<T>(), params_[i].grad().data<T>(),
                        state0_[i].defined() ? state0_[i].data<T>() : nullptr,
                        state1_[i].defined() ? state1_[i].data<T>() : nullptr, params_[i].numel()});
+    if constexpr (std::is_same_v<T, float>)
+      if (cpu_fast_kernels_enabled() && kernels::cpu::optimizer_vectorized_supports(hyper_))
+        return kernels::cpu::optimizer_step_vectorized(hyper_, slots, step_.data<int64_t>());
     kernels::cpu::optimizer_step<T>(hyper_, slots, step_.data<int64_t>());
   };
   if (params_[0].dtype() == DType::Float64)

@@ -1,11 +1,14 @@
 // batch_norm: checks, dispatch, running-statistics update and backward (kernels/batchnorm.h).
 #include "kernels/batchnorm.h"
+#include <type_traits>
 #include "core/autograd.h"
 #include "core/device_dispatch.h"
 #include "core/dispatch.h"
 #include "core/nn.h"
 #include "core/ops.h"
 #include "core/ops/common.h"
+#include "core/ops/cpu_variants.h"
+#include "kernels/cpu/batchnorm_fast.h"
 
 namespace kiln {
 
@@ -74,6 +77,12 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
   Tensor save_mean = Tensor::empty({c}, x.dtype(), x.device());
   Tensor save_invstd = Tensor::empty({c}, x.dtype(), x.device());
   dispatch_floating(x.dtype(), "batch_norm", [&]<typename T>() {
+    if constexpr (std::is_same_v<T, float>)
+      if (!x.is_cuda() && cpu_fast_kernels_enabled())
+        return kernels::cpu::batchnorm_forward_train_fast(
+            s, x.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b), eps, momentum, y.data<T>(),
+            save_mean.data<T>(), save_invstd.data<T>(), ptr_or_null<T>(running_mean),
+            ptr_or_null<T>(running_var));
     KILN_ON_DEVICE(x.device(), batchnorm_forward_train<T>)
     (s, x.data<T>(), ptr_or_null<T>(w), ptr_or_null<T>(b), eps, momentum, y.data<T>(), save_mean.data<T>(),
      save_invstd.data<T>(), ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var));
@@ -91,6 +100,12 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
                     db = Tensor::empty({s.c}, x.dtype(), x.device());
                   }
                   dispatch_floating(x.dtype(), "batch_norm backward", [&]<typename T>() {
+                    if constexpr (std::is_same_v<T, float>)
+                      if (!x.is_cuda() && cpu_fast_kernels_enabled())
+                        return kernels::cpu::batchnorm_backward_fast(
+                            s, g.data<T>(), x.data<T>(), ptr_or_null<T>(w), save_mean.data<T>(),
+                            save_invstd.data<T>(), ptr_or_null<T>(dx), ptr_or_null<T>(dw),
+                            ptr_or_null<T>(db));
                     KILN_ON_DEVICE(x.device(), batchnorm_backward<T>)
                     (s, g.data<T>(), x.data<T>(), ptr_or_null<T>(w), save_mean.data<T>(),
                      save_invstd.data<T>(), ptr_or_null<T>(dx), ptr_or_null<T>(dw), ptr_or_null<T>(db));

@@ -8,6 +8,7 @@
 #include "core/nn.h"
 #include "core/ops.h"
 #include "core/ops/common.h"
+#include "core/ops/conv2d_cpu.h"
 #include "kernels/conv2d.h"
 
 namespace kiln {
@@ -68,7 +69,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int64_
           KILN_ON_CUDA(kernels::cuda::conv2d_forward(s, x.data<float>(), w.data<float>(), pb, y.data<float>(),
                                                      cuda_precision()));
       } else {
-        kernels::cpu::conv2d_forward<T>(s, x.data<T>(), w.data<T>(), pb, y.data<T>());
+        conv2d_forward_cpu<T>(s, x.data<T>(), w.data<T>(), pb, y.data<T>());
       }
     });
   }
@@ -95,10 +96,10 @@ Tensor conv2d(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, int64_
           }
         }
       } else {
-        if (need_x) kernels::cpu::conv2d_backward_input<T>(s, g.data<T>(), w.data<T>(), dx.data<T>());
+        if (need_x) conv2d_backward_input_cpu<T>(s, g.data<T>(), w.data<T>(), dx.data<T>());
         if (need_w || need_b) {
           Tensor dw_buf = dw.defined() ? dw : Tensor::empty(w.shape(), w.dtype(), w.device());
-          kernels::cpu::conv2d_backward_weight<T>(s, x.data<T>(), g.data<T>(), dw_buf.data<T>(), pdb);
+          conv2d_backward_weight_cpu<T>(s, x.data<T>(), g.data<T>(), dw_buf.data<T>(), pdb);
         }
       }
     });
