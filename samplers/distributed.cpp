@@ -2,6 +2,7 @@
 // sampler's epoch to a multiple of the world size, then stride by it.
 #include "samplers/distributed.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "core/error.h"
@@ -55,6 +56,27 @@ std::vector<int64_t> DistributedSampler::epoch_indices(Generator&) {
     shard.push_back(order[static_cast<size_t>(i % n)]);
   }
   return shard;
+}
+
+ShardedBatchSampler::ShardedBatchSampler(int64_t n, int64_t batch_size, int64_t world_size, int64_t rank)
+    : n_(n), batch_size_(batch_size), world_size_(world_size), rank_(rank) {
+  KILN_CHECK(n_ >= 0, "ShardedBatchSampler: n must be >= 0, got ", n_);
+  KILN_CHECK(batch_size_ >= 1, "ShardedBatchSampler: batch_size must be >= 1, got ", batch_size_);
+  KILN_CHECK(world_size_ >= 1, "ShardedBatchSampler: world_size must be >= 1, got ", world_size_);
+  KILN_CHECK(rank_ >= 0 && rank_ < world_size_, "ShardedBatchSampler: rank ", rank_, " is outside [0, ",
+             world_size_, ")");
+  for (int64_t start = rank_ * batch_size_; start < n_; start += world_size_ * batch_size_) {
+    size_ += std::min(batch_size_, n_ - start);
+  }
+}
+
+std::vector<int64_t> ShardedBatchSampler::epoch_indices(Generator&) {
+  std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(size_));
+  for (int64_t start = rank_ * batch_size_; start < n_; start += world_size_ * batch_size_) {
+    for (int64_t i = start; i < std::min(start + batch_size_, n_); ++i) out.push_back(i);
+  }
+  return out;
 }
 
 }  // namespace kiln

@@ -56,4 +56,21 @@ class DistributedSampler final : public Sampler {
   int64_t epoch_ = 0;
 };
 
+// Evaluation's shards: the batches of one sequential pass over 0..n-1 (batch_size each, the
+// last possibly smaller) dealt to the ranks in turn, batch j to rank j mod world_size. Nothing
+// is padded or dropped, so the shards partition the data, and with a DataLoader of the same
+// batch_size (drop_last = false) every batch a rank evaluates is exactly a batch one process
+// would: per-batch sums over all ranks equal one process's. Shards differ by at most one
+// batch; a rank may have none. Draws nothing.
+class ShardedBatchSampler final : public Sampler {
+ public:
+  ShardedBatchSampler(int64_t n, int64_t batch_size, int64_t world_size, int64_t rank);
+  std::vector<int64_t> epoch_indices(Generator& gen) override;
+  int64_t size() const override { return size_; }
+  std::string name() const override { return "sharded-batches"; }
+
+ private:
+  int64_t n_, batch_size_, world_size_, rank_, size_ = 0;
+};
+
 }  // namespace kiln

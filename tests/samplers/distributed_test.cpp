@@ -2,7 +2,8 @@
 // torch writes them (pad by concatenating the order's head, cut, then slice rank::world):
 // exact shards for sequential orders, disjoint shards that cover the epoch, equal lengths,
 // drop_last, per-epoch reshuffling from (seed, epoch), composition with the weighted and
-// subset samplers, and every argument check.
+// subset samplers, and every argument check. ShardedBatchSampler against one process's
+// batches.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -232,6 +233,54 @@ TEST(DistributedSampler, RejectsBadArguments) {
   EXPECT_TRUE(mentions(error_of([&] { DistributedSampler(nullptr, 2, 0); }), {"null"}));
   DistributedSampler s(inner, 2, 0);
   EXPECT_TRUE(mentions(error_of([&] { s.set_epoch(-3); }), {"epoch", "-3"}));
+}
+
+TEST(ShardedBatchSampler, DealsWholeBatchesInTurn) {
+  // 23 samples in batches of 5: [0..4] [5..9] [10..14] [15..19] [20..22], dealt to 2 ranks.
+  Generator gen(1);
+  ShardedBatchSampler r0(23, 5, 2, 0), r1(23, 5, 2, 1);
+  EXPECT_EQ(r0.epoch_indices(gen), (std::vector<int64_t>{0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 20, 21, 22}));
+  EXPECT_EQ(r1.epoch_indices(gen), (std::vector<int64_t>{5, 6, 7, 8, 9, 15, 16, 17, 18, 19}));
+  EXPECT_EQ(r0.size(), 13);
+  EXPECT_EQ(r1.size(), 10);
+  EXPECT_EQ(gen.offset(), 0u) << "draws nothing";
+}
+
+TEST(ShardedBatchSampler, PartitionsTheDataIntoOneProcesssBatches) {
+  for (int64_t n : {0, 1, 9, 40, 41}) {
+    for (int64_t batch : {1, 4, 8}) {
+      for (int64_t world : {1, 2, 3, 5}) {
+        // One process's batches: consecutive runs of `batch` indices from 0.
+        std::vector<std::vector<int64_t>> want_batches;
+        for (int64_t s = 0; s < n; s += batch) {
+          std::vector<int64_t> b;
+          for (int64_t i = s; i < std::min(s + batch, n); ++i) b.push_back(i);
+          want_batches.push_back(b);
+        }
+        std::vector<std::vector<int64_t>> got_batches;
+        for (int64_t r = 0; r < world; ++r) {
+          ShardedBatchSampler s(n, batch, world, r);
+          Generator gen(0);
+          const std::vector<int64_t> shard = s.epoch_indices(gen);
+          EXPECT_EQ(static_cast<int64_t>(shard.size()), s.size());
+          // Cut as the DataLoader cuts: runs of `batch` from the shard's start.
+          for (size_t k = 0; k < shard.size(); k += static_cast<size_t>(batch)) {
+            got_batches.emplace_back(shard.begin() + k, shard.begin() + std::min(shard.size(), k + batch));
+          }
+        }
+        std::sort(got_batches.begin(), got_batches.end());
+        std::sort(want_batches.begin(), want_batches.end());
+        EXPECT_EQ(got_batches, want_batches) << "n " << n << " batch " << batch << " world " << world;
+      }
+    }
+  }
+}
+
+TEST(ShardedBatchSampler, RejectsBadArguments) {
+  EXPECT_TRUE(mentions(error_of([] { ShardedBatchSampler(-1, 4, 2, 0); }), {"n must be >= 0"}));
+  EXPECT_TRUE(mentions(error_of([] { ShardedBatchSampler(10, 0, 2, 0); }), {"batch_size", "0"}));
+  EXPECT_TRUE(mentions(error_of([] { ShardedBatchSampler(10, 4, 0, 0); }), {"world_size"}));
+  EXPECT_TRUE(mentions(error_of([] { ShardedBatchSampler(10, 4, 2, 2); }), {"rank 2", "[0, 2)"}));
 }
 
 }  // namespace

@@ -22,7 +22,7 @@
 namespace kiln {
 namespace {
 
-constexpr int64_t kSamples = 48, kFeatures = 5, kOutputs = 3, kPerRankBatch = 6, kEpochs = 3;
+constexpr int64_t kSamples = 72, kFeatures = 5, kOutputs = 3, kPerRankBatch = 6, kEpochs = 3;
 constexpr uint64_t kSamplerSeed = 17, kModelSeed = 5;
 
 Dataset regression_data() {
@@ -116,7 +116,7 @@ TEST(DataParallel, EqualsOneProcessWithTheGlobalBatch) {
   ASSERT_EQ(parallel.size(), reference.size());
   for (size_t k = 0; k < reference.size(); ++k) {
     // The averaged gradient sums the same per-sample terms in another order (per rank, then
-    // across ranks): float32 rounding of ~1e-7 per step, over 12 momentum steps of a model
+    // across ranks): float32 rounding of ~1e-7 per step, over 18 momentum steps (two ranks) of a model
     // whose weights are O(1); 1e-5 is well above that and far below the training's movement.
     EXPECT_TRUE(testing::all_close(parallel[k], reference[k], 1e-5, 1e-5)) << "parameter " << k;
     EXPECT_FALSE(testing::all_close(parallel[k], start[k], 1e-3, 0)) << "parameter " << k << " did not train";
