@@ -70,6 +70,8 @@ GradientAverager::GradientAverager(ProcessGroup& group, std::vector<Tensor> para
       const int64_t bytes = (elements + p.numel()) * static_cast<int64_t>(dtype_size(p.dtype()));
       if (first.dtype() != p.dtype() || first.device() != p.device() || bytes > bucket_bytes) close();
     }
+    KILN_CHECK(slot_.count(p.impl()) == 0, "GradientAverager: parameter ", k, " is listed twice");
+    slot_[p.impl()] = {buckets_.size(), current.members.size()};
     current.members.push_back(k);
     current.offsets.push_back(elements);
     elements += p.numel();
@@ -77,24 +79,73 @@ GradientAverager::GradientAverager(ProcessGroup& group, std::vector<Tensor> para
   close();
 }
 
+void GradientAverager::start(Bucket& bucket) {
+  NoGradGuard no_grad;
+  for (size_t j = 0; j < bucket.members.size(); ++j) {
+    const Tensor& p = params_[bucket.members[j]];
+    const Tensor g = p.grad();
+    KILN_CHECK(g.defined(), "GradientAverager: parameter ", bucket.members[j],
+               " has no gradient; every rank must produce every gradient before they are averaged");
+    bucket.flat.narrow(0, bucket.offsets[j], p.numel()).view(p.shape()).copy_(g);
+  }
+  bucket.work = group_.all_reduce_async(bucket.flat.raw_data(), bucket.flat.numel(), bucket.flat.dtype(),
+                                        ReduceOp::Average);
+}
+
+void GradientAverager::finish(Bucket& bucket) {
+  NoGradGuard no_grad;
+  bucket.work->wait();
+  bucket.work.reset();
+  for (size_t j = 0; j < bucket.members.size(); ++j) {
+    const Tensor& p = params_[bucket.members[j]];
+    Tensor g = p.grad();
+    g.copy_(bucket.flat.narrow(0, bucket.offsets[j], p.numel()).view(p.shape()));
+  }
+}
+
 void GradientAverager::average() {
   if (group_.world_size() == 1) return;
-  NoGradGuard no_grad;
-  for (Bucket& bucket : buckets_) {
-    for (size_t j = 0; j < bucket.members.size(); ++j) {
-      const Tensor& p = params_[bucket.members[j]];
-      const Tensor g = p.grad();
-      KILN_CHECK(g.defined(), "GradientAverager: parameter ", bucket.members[j],
-                 " has no gradient; every rank must produce every gradient before they are averaged");
-      bucket.flat.narrow(0, bucket.offsets[j], p.numel()).view(p.shape()).copy_(g);
-    }
-    group_.all_reduce(bucket.flat, ReduceOp::Average);
-    for (size_t j = 0; j < bucket.members.size(); ++j) {
-      const Tensor& p = params_[bucket.members[j]];
-      Tensor g = p.grad();
-      g.copy_(bucket.flat.narrow(0, bucket.offsets[j], p.numel()).view(p.shape()));
-    }
+  for (Bucket& bucket : buckets_) start(bucket);
+  for (Bucket& bucket : buckets_) finish(bucket);
+}
+
+void GradientAverager::gradient_ready(const TensorImpl* leaf) {
+  const auto it = slot_.find(leaf);
+  if (it == slot_.end()) return;  // a leaf that is not one of these parameters
+  const auto [b, j] = it->second;
+  const size_t k = buckets_[b].members[j];
+  KILN_CHECK(!produced_[k], "GradientAverager: backward produced the gradient of parameter ", k,
+             " twice; average each backward pass before the next");
+  produced_[k] = true;
+  --gradients_pending_;
+  --buckets_[b].pending;
+  while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].pending == 0) {
+    start(buckets_[next_bucket_++]);
+    if (gradients_pending_ > 0) ++started_early_;
   }
+  // MPI moves a non-blocking collective forward only inside MPI calls: one per gradient.
+  for (size_t i = 0; i < next_bucket_; ++i) {
+    if (buckets_[i].work) buckets_[i].work->test();
+  }
+}
+
+void GradientAverager::backward(const Tensor& loss) {
+  if (group_.world_size() == 1) {
+    loss.backward();
+    return;
+  }
+  for (Bucket& bucket : buckets_) bucket.pending = bucket.members.size();
+  produced_.assign(params_.size(), false);
+  gradients_pending_ = params_.size();
+  next_bucket_ = 0;
+  started_early_ = 0;
+  struct RestoreHook {
+    GradReadyHook previous;
+    ~RestoreHook() { set_grad_ready_hook(std::move(previous)); }
+  } restore{set_grad_ready_hook([this](const TensorImpl* leaf) { gradient_ready(leaf); })};
+  loss.backward();
+  while (next_bucket_ < buckets_.size()) start(buckets_[next_bucket_++]);
+  for (Bucket& bucket : buckets_) finish(bucket);
 }
 
 }  // namespace kiln

@@ -9,6 +9,8 @@
 #include <climits>
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "trainers/distributed/backends.h"
@@ -54,50 +56,11 @@ class MpiProcessGroup final : public ProcessGroup {
   bool carries(Device device) const override { return device.is_cpu(); }
 
   void all_reduce(void* data, int64_t count, DType dtype, ReduceOp op) override {
-    check_usable();
-    KILN_CHECK(count >= 0, "all_reduce: count must be >= 0, got ", count);
-    MPI_Datatype type = MPI_DATATYPE_NULL;
-    switch (dtype) {
-      case DType::Float32:
-        type = MPI_FLOAT;
-        break;
-      case DType::Float64:
-        type = MPI_DOUBLE;
-        break;
-      case DType::Int64:
-        type = MPI_INT64_T;
-        break;
-      default:
-        break;
-    }
-    KILN_CHECK(type != MPI_DATATYPE_NULL && !(dtype == DType::Int64 && op == ReduceOp::Average),
-               "all_reduce: ", dtype_name(dtype), " is not supported",
-               dtype == DType::Int64 ? " for the average" : "", " (float32, float64; int64 for sums)");
-    const std::string what = detail::concat("all_reduce of ", count, " ", dtype_name(dtype),
-                                            op == ReduceOp::Sum ? " (sum)" : " (average)");
-    auto* bytes = static_cast<char*>(data);
-    for (int64_t start = 0; start < count; start += kMaxPiece) {
-      const int piece = static_cast<int>(std::min(kMaxPiece, count - start));
-      MPI_Request request = MPI_REQUEST_NULL;
-      check(MPI_Iallreduce(MPI_IN_PLACE, bytes + start * static_cast<int64_t>(dtype_size(dtype)), piece, type,
-                           MPI_SUM, comm_, &request),
-            what);
-      wait(request, what);
-    }
-    if (op == ReduceOp::Average) {
-      // A division rather than a multiplication by 1/size: correctly rounded for any size,
-      // and the same bits on every rank, which all hold the same sum.
-      if (dtype == DType::Float32) {
-        auto* v = static_cast<float*>(data);
-        const auto n = static_cast<float>(size_);
-        for (int64_t i = 0; i < count; ++i) v[i] /= n;
-      } else {
-        auto* v = static_cast<double*>(data);
-        const auto n = static_cast<double>(size_);
-        for (int64_t i = 0; i < count; ++i) v[i] /= n;
-      }
-    }
+    all_reduce_async(data, count, dtype, op)->wait();
   }
+
+  std::unique_ptr<CollectiveWork> all_reduce_async(void* data, int64_t count, DType dtype,
+                                                   ReduceOp op) override;
 
   void broadcast(void* data, int64_t bytes, int root) override {
     check_usable();
@@ -124,6 +87,8 @@ class MpiProcessGroup final : public ProcessGroup {
   MPI_Comm comm() const { return comm_; }
 
  private:
+  friend class MpiWork;
+
   void check(int code, const std::string& what) {
     if (code == MPI_SUCCESS) return;
     failed_ = true;
@@ -158,6 +123,106 @@ class MpiProcessGroup final : public ProcessGroup {
   double timeout_;
   bool failed_ = false;
 };
+
+// An all-reduce in flight: its requests (one per piece of at most 2^30 elements), and the
+// division an average needs once the sum has arrived.
+class MpiWork final : public CollectiveWork {
+ public:
+  MpiWork(MpiProcessGroup& group, std::string what, void* data, int64_t count, DType dtype, ReduceOp op)
+      : group_(group), what_(std::move(what)), data_(data), count_(count), dtype_(dtype), op_(op) {}
+  ~MpiWork() override {
+    // A collective cannot be cancelled: abandoned before it finished, it leaves the group unusable.
+    if (!finished_) group_.failed_ = true;
+  }
+
+  void start(MPI_Datatype type) {
+    auto* bytes = static_cast<char*>(data_);
+    for (int64_t start = 0; start < count_; start += kMaxPiece) {
+      const int piece = static_cast<int>(std::min(kMaxPiece, count_ - start));
+      requests_.push_back(MPI_REQUEST_NULL);
+      group_.check(MPI_Iallreduce(MPI_IN_PLACE, bytes + start * static_cast<int64_t>(dtype_size(dtype_)),
+                                  piece, type, MPI_SUM, group_.comm_, &requests_.back()),
+                   what_);
+    }
+    if (requests_.empty()) finish();
+  }
+
+  bool test() override {
+    if (finished_) return true;
+    int done = 0;
+    group_.check(
+        MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE), what_);
+    if (done) finish();
+    return finished_;
+  }
+
+  void wait() override {
+    Deadline deadline(group_.timeout_);
+    while (!test()) {
+      if (deadline.passed()) {
+        group_.failed_ = true;
+        finished_ = true;  // abandoned: the destructor has nothing more to record
+        KILN_FAIL(timeout_message(what_, group_, group_.timeout_));
+      }
+      deadline.pause();
+    }
+  }
+
+ private:
+  void finish() {
+    finished_ = true;
+    if (op_ != ReduceOp::Average) return;
+    // A division rather than a multiplication by 1/size: correctly rounded for any size,
+    // and the same bits on every rank, which all hold the same sum.
+    if (dtype_ == DType::Float32) {
+      auto* v = static_cast<float*>(data_);
+      const auto n = static_cast<float>(group_.size_);
+      for (int64_t i = 0; i < count_; ++i) v[i] /= n;
+    } else {
+      auto* v = static_cast<double*>(data_);
+      const auto n = static_cast<double>(group_.size_);
+      for (int64_t i = 0; i < count_; ++i) v[i] /= n;
+    }
+  }
+
+  MpiProcessGroup& group_;
+  std::string what_;
+  void* data_;
+  int64_t count_;
+  DType dtype_;
+  ReduceOp op_;
+  std::vector<MPI_Request> requests_;
+  bool finished_ = false;
+};
+
+std::unique_ptr<CollectiveWork> MpiProcessGroup::all_reduce_async(void* data, int64_t count, DType dtype,
+                                                                  ReduceOp op) {
+  check_usable();
+  KILN_CHECK(count >= 0, "all_reduce: count must be >= 0, got ", count);
+  MPI_Datatype type = MPI_DATATYPE_NULL;
+  switch (dtype) {
+    case DType::Float32:
+      type = MPI_FLOAT;
+      break;
+    case DType::Float64:
+      type = MPI_DOUBLE;
+      break;
+    case DType::Int64:
+      type = MPI_INT64_T;
+      break;
+    default:
+      break;
+  }
+  KILN_CHECK(type != MPI_DATATYPE_NULL && !(dtype == DType::Int64 && op == ReduceOp::Average),
+             "all_reduce: ", dtype_name(dtype), " is not supported",
+             dtype == DType::Int64 ? " for the average" : "", " (float32, float64; int64 for sums)");
+  auto work = std::make_unique<MpiWork>(*this,
+                                        detail::concat("all_reduce of ", count, " ", dtype_name(dtype),
+                                                       op == ReduceOp::Sum ? " (sum)" : " (average)"),
+                                        data, count, dtype, op);
+  work->start(type);
+  return work;
+}
 
 }  // namespace
 

@@ -107,6 +107,21 @@ double parse_collective_timeout(const char* value) {
 
 double collective_timeout_seconds() { return parse_collective_timeout(std::getenv("KILN_DIST_TIMEOUT")); }
 
+namespace {
+// The work of a collective that finished before all_reduce_async returned.
+class FinishedWork final : public CollectiveWork {
+ public:
+  bool test() override { return true; }
+  void wait() override {}
+};
+}  // namespace
+
+std::unique_ptr<CollectiveWork> ProcessGroup::all_reduce_async(void* data, int64_t count, DType dtype,
+                                                               ReduceOp op) {
+  all_reduce(data, count, dtype, op);
+  return std::make_unique<FinishedWork>();
+}
+
 std::string ProcessGroup::describe() const {
   return detail::concat("rank ", rank(), " of ", world_size(), " (", backend(), ")");
 }

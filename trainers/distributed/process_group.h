@@ -43,6 +43,16 @@ double parse_collective_timeout(const char* value);
 double collective_timeout_seconds();
 constexpr double kDefaultCollectiveTimeoutSeconds = 300;
 
+// A collective in flight (ProcessGroup::all_reduce_async).
+class CollectiveWork {
+ public:
+  virtual ~CollectiveWork() = default;
+  // Lets the collective progress without waiting; true once it has finished.
+  virtual bool test() = 0;
+  // Returns once it has finished (its result is in the buffer), within the deadline.
+  virtual void wait() = 0;
+};
+
 class ProcessGroup {
  public:
   virtual ~ProcessGroup() = default;
@@ -58,6 +68,12 @@ class ProcessGroup {
   // the algorithms OpenMPI picks (the tests check it for two ranks), as ranks that keep
   // identical parameters need.
   virtual void all_reduce(void* data, int64_t count, DType dtype, ReduceOp op) = 0;
+  // Starts the same all-reduce and returns at once; `data` must stay untouched until the work
+  // has finished. Every rank must start its collectives in the same order. MPI runs it in
+  // the background of the calls that follow (test() lets it progress); the single-process
+  // group has nothing to do, and NCCL has queued it on the stream when this returns.
+  virtual std::unique_ptr<CollectiveWork> all_reduce_async(void* data, int64_t count, DType dtype,
+                                                           ReduceOp op);
   // Copies `bytes` bytes at `data` on rank `root` to `data` on every other rank.
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;
   // Returns when every rank has entered it.

@@ -51,11 +51,18 @@ class FixedOrderSampler final : public Sampler {
   std::vector<int64_t> order_;
 };
 
-void sgd_step(Module& model, Optimizer& optimizer, const Batch& batch, GradientAverager* averager) {
+enum class Averaging { None, AfterBackward, Overlapped };
+
+void sgd_step(Module& model, Optimizer& optimizer, const Batch& batch, GradientAverager* averager,
+              Averaging averaging = Averaging::AfterBackward) {
   optimizer.zero_grad();
   const Tensor loss = mse_loss(model(batch.inputs), batch.targets);
-  loss.backward();
-  if (averager) averager->average();
+  if (averager && averaging == Averaging::Overlapped) {
+    averager->backward(loss);
+  } else {
+    loss.backward();
+    if (averager && averaging == Averaging::AfterBackward) averager->average();
+  }
   optimizer.step();
 }
 
@@ -78,7 +85,9 @@ std::vector<Tensor> train_one_process(int world) {
 
 // This rank's part of a data-parallel run. Every rank starts from a different initialisation
 // and broadcast_module makes rank 0's the common start.
-std::vector<Tensor> train_data_parallel(ProcessGroup& group, int64_t bucket_bytes, bool average = true) {
+std::vector<Tensor> train_data_parallel(ProcessGroup& group, int64_t bucket_bytes,
+                                        Averaging averaging = Averaging::AfterBackward,
+                                        size_t* buckets_started_early = nullptr) {
   const Dataset data = regression_data();
   auto model = make_model(kModelSeed + static_cast<uint64_t>(group.rank()));
   broadcast_module(group, *model);
@@ -89,9 +98,9 @@ std::vector<Tensor> train_data_parallel(ProcessGroup& group, int64_t bucket_byte
   DataLoader loader(data, kPerRankBatch, sampler);
   for (int64_t epoch = 0; epoch < kEpochs; ++epoch) {
     sampler->set_epoch(epoch);
-    for (const Batch& batch : loader.epoch())
-      sgd_step(*model, *optimizer, batch, average ? &averager : nullptr);
+    for (const Batch& batch : loader.epoch()) sgd_step(*model, *optimizer, batch, &averager, averaging);
   }
+  if (buckets_started_early) *buckets_started_early = averager.buckets_started_early();
   return model->parameters();
 }
 
@@ -136,12 +145,29 @@ TEST(DataParallel, RepeatedRunsAndBucketSizesGiveTheSameBits) {
   }
 }
 
+TEST(DataParallel, OverlappedAveragingGivesTheSameBits) {
+  ProcessGroup& group = process_group();
+  const std::vector<Tensor> after = train_data_parallel(group, 64);
+  size_t early_small = 0, early_one = 0;
+  const std::vector<Tensor> overlapped = train_data_parallel(group, 64, Averaging::Overlapped, &early_small);
+  const std::vector<Tensor> one_bucket =
+      train_data_parallel(group, GradientAverager::kDefaultBucketBytes, Averaging::Overlapped, &early_one);
+  for (size_t k = 0; k < after.size(); ++k) {
+    EXPECT_TRUE(testing::bit_equal(after[k], overlapped[k])) << "parameter " << k;
+    EXPECT_TRUE(testing::bit_equal(after[k], one_bucket[k])) << "parameter " << k;
+  }
+  // One bucket per parameter: the second layer's buckets start while backward has the first
+  // layer's gradients still to compute. One bucket for all: it can only start at the end.
+  EXPECT_GE(early_small, 2u);
+  EXPECT_EQ(early_one, 0u);
+}
+
 TEST(DataParallel, WithoutAveragingTheRanksDrift) {
   // The control: the same runs with the all-reduce left out end with different weights on
   // different ranks, so the agreement above is the averaging's doing.
   ProcessGroup& group = process_group();
-  EXPECT_FALSE(
-      same_on_every_rank(group, train_data_parallel(group, GradientAverager::kDefaultBucketBytes, false)));
+  EXPECT_FALSE(same_on_every_rank(
+      group, train_data_parallel(group, GradientAverager::kDefaultBucketBytes, Averaging::None)));
 }
 
 TEST(DataParallel, BucketsFollowTheirSize) {
