@@ -3,9 +3,12 @@
 // after backward, end with the parameters of ONE process trained with batch W * B on the
 // same epochs (within float32 rounding of the different summation order); the ranks hold
 // bit-identical parameters; a repeated run, and a run with other bucket sizes, gives the
-// same bits; and without the averaging the test would see the ranks drift apart.
+// same bits (and KILN_DIST_TEST_DUMP=FILE writes them, for comparing separate launches); and without the
+// averaging the test would see the ranks drift apart.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -142,6 +145,15 @@ TEST(DataParallel, RepeatedRunsAndBucketSizesGiveTheSameBits) {
   for (size_t k = 0; k < first.size(); ++k) {
     EXPECT_TRUE(testing::bit_equal(first[k], again[k])) << "parameter " << k;
     EXPECT_TRUE(testing::bit_equal(first[k], small_buckets[k])) << "parameter " << k;
+  }
+  // For tests/scripts/dist_repeat_test.sh, which compares the bytes of two separate launches.
+  if (const char* dump = std::getenv("KILN_DIST_TEST_DUMP"); dump && group.is_root()) {
+    std::vector<uint8_t> bytes;
+    for (const Tensor& p : first) {
+      const auto* b = static_cast<const uint8_t*>(p.raw_data());
+      bytes.insert(bytes.end(), b, b + p.nbytes());
+    }
+    testing::write_bytes(dump, bytes);
   }
 }
 
