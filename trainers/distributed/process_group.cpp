@@ -51,6 +51,15 @@ struct GlobalGroup {
   std::unique_ptr<ProcessGroup> group;
   bool initialised = false;
   bool finalised = false;
+  // A program that returns without finalize_process_group still ends MPI: cleanly, unless a
+  // collective failed (then every rank is ended, as finalize_process_group(false) would).
+  ~GlobalGroup() {
+#if KILN_HAS_MPI
+    if (initialised && !finalised && group->backend() == "mpi") {
+      dist_detail::finalize_mpi_process_group(*group, true);
+    }
+#endif
+  }
 };
 GlobalGroup& global() {
   static GlobalGroup g;

@@ -17,7 +17,7 @@ namespace {
 using testing::error_of;
 using testing::mentions;
 
-TEST(NcclProcessGroup, OneRankOnTheGpu) {
+TEST(NcclProcessGroup, OneRankOnCuda) {
   KILN_REQUIRE_CUDA();
   if (!nccl_built()) GTEST_SKIP() << "built without NCCL";
   auto host = make_single_process_group();
