@@ -1,9 +1,16 @@
 // The process group in one process: the launcher's environment (good and malformed values),
 // the collective deadline's parsing, the single-process group's identity collectives and
 // argument checks, and the gradient averager's and the module broadcast's no-op for one
-// process. The collectives between processes run in kiln_dist_tests under mpirun.
+// process, and the `kiln` program's refusal to run as several processes. The collectives
+// between processes run in kiln_dist_tests under mpirun.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -158,6 +165,29 @@ TEST(NcclProcessGroup, UnavailableWithoutNccl) {
   if (nccl_built()) GTEST_SKIP() << "built with NCCL; kiln_dist_tests runs it on a GPU";
   auto group = make_single_process_group();
   EXPECT_TRUE(mentions(error_of([&] { make_nccl_process_group(*group, Device::cuda(0)); }), {"needs NCCL"}));
+}
+
+TEST(KilnProgram, RefusesSeveralProcessesBeforeWritingAnything) {
+  // What mpirun -np 2 puts in each process's environment; the program must stop before it
+  // creates its output directory, with one line saying why.
+  testing::TempDir dir;
+  const std::string out = dir.file("run");
+  const std::string cmd = "OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=1 " + testing::kiln_binary() +
+                          " batchnorm --out " + out + " >/dev/null 2>" + dir.file("err");
+  const int raw = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(raw));
+  EXPECT_EQ(WEXITSTATUS(raw), 1);
+  std::string err;
+  if (FILE* f = std::fopen(dir.file("err").c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) err.append(buf, n);
+    std::fclose(f);
+  }
+  EXPECT_TRUE(
+      mentions(err, {"kiln: error: launched as 2 processes (OMPI_COMM_WORLD_SIZE=2)", "run one process"}));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 }  // namespace
