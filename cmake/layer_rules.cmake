@@ -3,7 +3,9 @@
 # cmake/check_layers.cmake refuses any #include that points up the stack.
 #
 #   core ─► kernels ─► ops ─► layers, losses, samplers ─► data ─► trainers ─► experiments ─► program
-#      └──────────────────────────────────────────────────────► plot ──────────┘
+#
+# with two side branches: distributed (process groups) on layers, below trainers; plot (the
+# charts) on core alone, below experiments.
 #
 # A layer may include headers of the layers listed as its dependencies, and of theirs.
 
@@ -25,6 +27,7 @@ set(KILN_LAYER_RULES
   "losses/=losses"
   "samplers/=samplers"
   "data/=data"
+  "trainers/distributed/=distributed"
   "trainers/plot/=plot"
   "trainers/experiments/=experiments"
   "trainers/app/=program"
@@ -39,11 +42,12 @@ set(KILN_LAYER_DEPS_losses ops)
 set(KILN_LAYER_DEPS_samplers ops)
 set(KILN_LAYER_DEPS_data samplers)
 set(KILN_LAYER_DEPS_plot core)
-set(KILN_LAYER_DEPS_trainers layers losses data)
+set(KILN_LAYER_DEPS_distributed layers)
+set(KILN_LAYER_DEPS_trainers layers losses data distributed)
 set(KILN_LAYER_DEPS_experiments trainers plot)
 set(KILN_LAYER_DEPS_program experiments)
 
-set(KILN_LAYERS core kernels ops layers losses samplers data plot trainers experiments program)
+set(KILN_LAYERS core kernels ops layers losses samplers data distributed plot trainers experiments program)
 
 # Headers of a lower layer that a layer still may not include: the kernels see plain pointers,
 # shapes and scratch memory (kernels/strided.h, kernels/scratch.h), never the Tensor class.

@@ -11,6 +11,7 @@ namespace kiln {
 
 namespace {
 thread_local bool t_grad_enabled = true;
+thread_local GradReadyHook t_grad_ready_hook;
 std::atomic<bool> g_detect_anomaly{false};
 std::atomic<uint64_t> g_next_sequence_nr{0};
 
@@ -68,7 +69,13 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& incoming) {
   } else {
     add_(grad, incoming);
   }
+  if (t_grad_ready_hook) t_grad_ready_hook(leaf.get());
   return {};
+}
+
+GradReadyHook set_grad_ready_hook(GradReadyHook hook) {
+  std::swap(hook, t_grad_ready_hook);
+  return hook;
 }
 
 Tensor record(const char* name, Tensor output, const std::vector<Tensor>& inputs, BackwardFn backward) {

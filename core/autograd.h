@@ -102,6 +102,14 @@ Tensor record(const char* name, Tensor output, const std::vector<Tensor>& inputs
 // Runs the backward pass from `root` seeded with `grad` (same shape as root).
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 
+// Called on the backward's thread each time AccumulateGrad has added a pass's gradient into a
+// leaf's .grad, with that leaf. The engine sums every path into a node before running it, so
+// the leaf's gradient for this pass is then complete: data-parallel training starts reducing
+// a bucket of gradients here while backward computes the rest. One hook per thread; returns
+// the previous one (restore it when done).
+using GradReadyHook = std::function<void(const TensorImpl* leaf)>;
+GradReadyHook set_grad_ready_hook(GradReadyHook hook);
+
 // Called by the backward of every op when anomaly detection is on: names the first op
 // whose gradient holds a NaN or Inf. (Off by default: the check reads results to the host.)
 void set_detect_anomaly(bool on);

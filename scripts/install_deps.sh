@@ -3,13 +3,15 @@
 # also clang, its sanitizer/libFuzzer runtime (for scripts/fuzz.sh and scripts/sanitize.sh) and
 # clang-format (scripts/format.sh).
 # Idempotent; uses sudo when not run as root. The CUDA toolkit is optional and not installed
-# here: when nvcc is on PATH the CUDA backend is built as well.
+# here: when nvcc is on PATH the CUDA backend is built as well (with NCCL when the toolkit
+# has it). OpenMPI launches data-parallel runs and carries their collectives on CPUs.
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config ccache
   libopenblas-dev zlib1g-dev libjpeg62-turbo-dev nlohmann-json3-dev libcli11-dev libstb-dev fonts-dejavu-core
   libgtest-dev libgmock-dev libbenchmark-dev
+  libopenmpi-dev openmpi-bin
   dataset-fashion-mnist python3-sklearn
 )
 if [ "${1:-}" = "--dev" ]; then

@@ -8,7 +8,8 @@
 #include "core/cpu_runtime.h"
 #include "core/error.h"
 #include "trainers/app/commands.h"
-#include "trainers/experiments/common_options.h"
+#include "trainers/distributed/process_group.h"
+#include "trainers/run_context.h"
 
 int main(int argc, char** argv) {
   kiln::tune_cpu_runtime(argv);
@@ -19,6 +20,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   kiln::register_commands(app);
   try {
+    // The experiments do not shard their data or average gradients yet: several processes
+    // would each train on everything and write the same files.
+    const kiln::LaunchEnv launch = kiln::launch_env();
+    KILN_CHECK(launch.world_size == 1, "launched as ", launch.world_size, " processes (", launch.variable,
+               "=", launch.world_size,
+               ") but the experiments do not train data-parallel yet; run one process");
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
