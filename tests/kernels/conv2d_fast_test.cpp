@@ -12,19 +12,19 @@
 #include "kernels/conv2d.h"
 #include "kernels/cpu/conv2d_fast.h"
 #include "kernels/cpu/conv2d_winograd.h"
+#include "tests/support/conv2d_reference.h"
 #include "tests/support/helpers.h"
 
 namespace kiln {
 namespace {
 
 using kernels::Conv2dShape;
+using testing::ConvCase;
+using testing::ConvReference;
+using testing::direct_conv;
+using testing::shape_of;
 
-struct Case {
-  const char* name;
-  int64_t n, c, h, w, k, r, stride, pad;
-};
-
-const Case kCases[] = {
+const ConvCase kCases[] = {
     {"resnet_layer1", 2, 64, 16, 16, 64, 3, 1, 1},
     {"resnet_layer2_down", 2, 64, 16, 16, 128, 3, 2, 1},
     {"resnet_1x1_s2", 2, 64, 16, 16, 32, 1, 2, 0},
@@ -38,55 +38,6 @@ const Case kCases[] = {
     // take two chunks (and the weight gradient accumulates across them).
     {"chunked", 30, 64, 32, 32, 4, 3, 1, 1},
 };
-
-Conv2dShape shape_of(const Case& t) {
-  Conv2dShape s;
-  s.n = t.n;
-  s.c = t.c;
-  s.h = t.h;
-  s.w = t.w;
-  s.k = t.k;
-  s.r = s.s = t.r;
-  s.stride_h = s.stride_w = t.stride;
-  s.pad_h = s.pad_w = t.pad;
-  return s;
-}
-
-struct Result {
-  std::vector<double> y, dx, dw, db;
-};
-
-// The definition in float64, written out independently of both kernels.
-Result direct(const Conv2dShape& s, const std::vector<double>& x, const std::vector<double>& w,
-              const std::vector<double>& b, const std::vector<double>& dy) {
-  const int64_t P = s.p(), Q = s.q();
-  Result ref;
-  ref.y.assign(s.n * s.k * P * Q, 0.0);
-  ref.dx.assign(x.size(), 0.0);
-  ref.dw.assign(w.size(), 0.0);
-  ref.db.assign(s.k, 0.0);
-  for (int64_t n = 0; n < s.n; ++n)
-    for (int64_t k = 0; k < s.k; ++k)
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t q = 0; q < Q; ++q) {
-          const int64_t yi = ((n * s.k + k) * P + p) * Q + q;
-          double acc = b[k];
-          for (int64_t c = 0; c < s.c; ++c)
-            for (int64_t r = 0; r < s.r; ++r)
-              for (int64_t t = 0; t < s.s; ++t) {
-                const int64_t ih = p * s.stride_h - s.pad_h + r, iw = q * s.stride_w - s.pad_w + t;
-                if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
-                const int64_t xi = ((n * s.c + c) * s.h + ih) * s.w + iw,
-                              wi = ((k * s.c + c) * s.r + r) * s.s + t;
-                acc += x[xi] * w[wi];
-                ref.dx[xi] += dy[yi] * w[wi];
-                ref.dw[wi] += dy[yi] * x[xi];
-              }
-          ref.y[yi] = acc;
-          ref.db[k] += dy[yi];
-        }
-  return ref;
-}
 
 template <typename T>
 struct Kernels {
@@ -121,7 +72,7 @@ std::vector<T> cast(const std::vector<double>& v) {
 // float32: sums of `terms` products of unit-variance values round like sqrt(terms) * 2^-24
 // relative to the partial sums; 8e-6 * sqrt(terms) covers any blocked GEMM order.
 template <typename T>
-void check(const Case& t, const Kernels<T>& kern, uint64_t seed) {
+void check(const ConvCase& t, const Kernels<T>& kern, uint64_t seed) {
   const Conv2dShape s = shape_of(t);
   const auto x = testing::random_normal({s.n, s.c, s.h, s.w}, seed).to_vector<double>();
   const auto w = testing::random_normal({s.k, s.c, s.r, s.s}, seed + 1).to_vector<double>();
@@ -129,9 +80,9 @@ void check(const Case& t, const Kernels<T>& kern, uint64_t seed) {
   const auto dy = testing::random_normal({s.n, s.k, s.p(), s.q()}, seed + 3).to_vector<double>();
   // The kernels see the inputs rounded to T; so does the definition.
   const auto xt = cast<T>(x), wt = cast<T>(w), bt = cast<T>(b), dyt = cast<T>(dy);
-  const Result ref =
-      direct(s, std::vector<double>(xt.begin(), xt.end()), std::vector<double>(wt.begin(), wt.end()),
-             std::vector<double>(bt.begin(), bt.end()), std::vector<double>(dyt.begin(), dyt.end()));
+  const ConvReference ref =
+      direct_conv(s, std::vector<double>(xt.begin(), xt.end()), std::vector<double>(wt.begin(), wt.end()),
+                  std::vector<double>(bt.begin(), bt.end()), std::vector<double>(dyt.begin(), dyt.end()));
   const T nan = std::numeric_limits<T>::quiet_NaN();
   std::vector<T> y(ref.y.size(), nan), dx(x.size(), nan), dw(w.size(), nan), db(s.k, nan);
   kern.forward(s, xt.data(), wt.data(), bt.data(), y.data());
@@ -147,14 +98,14 @@ void check(const Case& t, const Kernels<T>& kern, uint64_t seed) {
 }
 
 TEST(Conv2dCpuKernels, ReferenceMatchesDefinition) {
-  for (const Case& t : kCases) {
+  for (const ConvCase& t : kCases) {
     check<float>(t, reference_kernels<float>(), 1);
     check<double>(t, reference_kernels<double>(), 1);
   }
 }
 
 TEST(Conv2dCpuKernels, FastVariantMatchesDefinition) {
-  for (const Case& t : kCases) {
+  for (const ConvCase& t : kCases) {
     check<float>(t, fast_kernels<float>(), 1);
     check<double>(t, fast_kernels<double>(), 1);
   }
@@ -163,9 +114,9 @@ TEST(Conv2dCpuKernels, FastVariantMatchesDefinition) {
 TEST(Conv2dCpuKernels, FastVariantReusesBuffersAcrossShapes) {
   // Large, small, large again, small again: a stale column or staging buffer from the previous
   // call (with other paddings in other places) would show up as wrong outputs.
-  const Case order[] = {kCases[0], kCases[7], kCases[6], kCases[0], kCases[5], kCases[8]};
+  const ConvCase order[] = {kCases[0], kCases[7], kCases[6], kCases[0], kCases[5], kCases[8]};
   uint64_t seed = 50;
-  for (const Case& t : order) {
+  for (const ConvCase& t : order) {
     check<float>(t, fast_kernels<float>(), seed);
     seed += 10;
   }
@@ -173,7 +124,7 @@ TEST(Conv2dCpuKernels, FastVariantReusesBuffersAcrossShapes) {
 
 // 3x3 / stride 1 / pad 1 shapes: even and odd sizes (a last tile half outside the image),
 // non-square maps, 1x1 and 2x2 maps (one tile, mostly padding), and a batch split into chunks.
-const Case kWinogradCases[] = {
+const ConvCase kWinogradCases[] = {
     {"resnet_layer1", 2, 64, 16, 16, 64, 3, 1, 1},
     {"resnet_layer4", 3, 32, 2, 2, 48, 3, 1, 1},
     {"mnist_conv2", 2, 64, 13, 13, 96, 3, 1, 1},
@@ -185,7 +136,7 @@ const Case kWinogradCases[] = {
 };
 
 TEST(Conv2dCpuKernels, WinogradAppliesOnlyTo3x3Stride1Pad1) {
-  for (const Case& t : kWinogradCases)
+  for (const ConvCase& t : kWinogradCases)
     EXPECT_TRUE(kernels::cpu::conv2d_winograd_applies(shape_of(t))) << t.name;
   EXPECT_FALSE(kernels::cpu::conv2d_winograd_applies(shape_of({"s2", 2, 64, 16, 16, 64, 3, 2, 1})));
   EXPECT_FALSE(kernels::cpu::conv2d_winograd_applies(shape_of({"pad0", 2, 64, 16, 16, 64, 3, 1, 0})));
@@ -196,17 +147,17 @@ TEST(Conv2dCpuKernels, WinogradAppliesOnlyTo3x3Stride1Pad1) {
 TEST(Conv2dCpuKernels, WinogradMatchesDefinition) {
   // float32: the same tolerance as im2col's; the transforms' few additions and halvings per
   // element stay well inside its margin.
-  for (const Case& t : kWinogradCases) {
+  for (const ConvCase& t : kWinogradCases) {
     check<float>(t, winograd_kernels<float>(), 7);
     check<double>(t, winograd_kernels<double>(), 7);
   }
 }
 
 TEST(Conv2dCpuKernels, WinogradReusesBuffersAcrossShapes) {
-  const Case order[] = {kWinogradCases[0], kWinogradCases[4], kWinogradCases[2], kWinogradCases[0],
-                        kWinogradCases[3]};
+  const ConvCase order[] = {kWinogradCases[0], kWinogradCases[4], kWinogradCases[2], kWinogradCases[0],
+                            kWinogradCases[3]};
   uint64_t seed = 90;
-  for (const Case& t : order) {
+  for (const ConvCase& t : order) {
     check<float>(t, winograd_kernels<float>(), seed);
     seed += 10;
   }

@@ -11,6 +11,7 @@
 #include "core/ops.h"
 #include "kernels/conv2d.h"
 #include "kernels/conv2d_gemm_ops.h"
+#include "tests/support/conv2d_reference.h"
 #include "tests/support/gradcheck.h"
 #include "tests/support/helpers.h"
 
@@ -19,12 +20,11 @@ namespace {
 
 using kernels::Conv2dShape;
 using testing::all_close;
+using testing::ConvCase;
+using testing::ConvReference;
+using testing::direct_conv;
 using testing::random_normal;
-
-struct ConvCase {
-  const char* name;
-  int64_t n, c, h, w, k, r, stride, pad;
-};
+using testing::shape_of;
 
 // Every convolution of the source's ResNet-18 at 32x32 input (after the 3x3/s2 max-pool the
 // stages run at 16, 8, 4, 2), the MNIST Net, and shapes that stress edges.
@@ -40,55 +40,6 @@ const ConvCase kCases[] = {
     {"kernel_equals_input", 2, 4, 3, 3, 5, 3, 1, 0},
 };
 
-Conv2dShape shape_of(const ConvCase& t) {
-  Conv2dShape s;
-  s.n = t.n;
-  s.c = t.c;
-  s.h = t.h;
-  s.w = t.w;
-  s.k = t.k;
-  s.r = s.s = t.r;
-  s.stride_h = s.stride_w = t.stride;
-  s.pad_h = s.pad_w = t.pad;
-  return s;
-}
-
-// The definition, in float64: y, and the adjoints dx, dw, db for upstream dy.
-struct Reference {
-  std::vector<double> y, dx, dw, db;
-};
-
-Reference direct_conv(const Conv2dShape& s, const std::vector<double>& x, const std::vector<double>& w,
-                      const std::vector<double>& b, const std::vector<double>& dy) {
-  const int64_t P = s.p(), Q = s.q();
-  Reference ref;
-  ref.y.assign(s.n * s.k * P * Q, 0.0);
-  ref.dx.assign(x.size(), 0.0);
-  ref.dw.assign(w.size(), 0.0);
-  ref.db.assign(s.k, 0.0);
-  for (int64_t n = 0; n < s.n; ++n)
-    for (int64_t k = 0; k < s.k; ++k)
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t q = 0; q < Q; ++q) {
-          const int64_t yi = ((n * s.k + k) * P + p) * Q + q;
-          double acc = b[k];
-          for (int64_t c = 0; c < s.c; ++c)
-            for (int64_t r = 0; r < s.r; ++r)
-              for (int64_t t = 0; t < s.s; ++t) {
-                const int64_t ih = p * s.stride_h - s.pad_h + r, iw = q * s.stride_w - s.pad_w + t;
-                if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
-                const int64_t xi = ((n * s.c + c) * s.h + ih) * s.w + iw,
-                              wi = ((k * s.c + c) * s.r + r) * s.s + t;
-                acc += x[xi] * w[wi];
-                ref.dx[xi] += dy[yi] * w[wi];
-                ref.dw[wi] += dy[yi] * x[xi];
-              }
-          ref.y[yi] = acc;
-          ref.db[k] += dy[yi];
-        }
-  return ref;
-}
-
 // Magnitude-aware tolerance for float32 sums of `terms` products of unit-variance values:
 // the float rounding error of a dot product grows like sqrt(terms) * 2^-24 * |typical
 // partial sum|; 2e-6 * terms covers blocked GEMM orders with a wide margin.
@@ -102,8 +53,8 @@ TEST_P(Conv2dCpu, MatchesDirectLoopInFloat32AndFloat64) {
     const Tensor x = random_normal({s.n, s.c, s.h, s.w}, 1, dt),
                  w = random_normal({s.k, s.c, s.r, s.s}, 2, dt);
     const Tensor b = random_normal({s.k}, 3, dt), dy = random_normal({s.n, s.k, s.p(), s.q()}, 4, dt);
-    const Reference ref = direct_conv(s, x.to_vector<double>(), w.to_vector<double>(), b.to_vector<double>(),
-                                      dy.to_vector<double>());
+    const ConvReference ref = direct_conv(s, x.to_vector<double>(), w.to_vector<double>(),
+                                          b.to_vector<double>(), dy.to_vector<double>());
     const double tol_fwd = dt == DType::Float32 ? fp32_atol(s.c * s.r * s.s) : 1e-10;
     const double tol_w = dt == DType::Float32 ? fp32_atol(s.n * s.p() * s.q()) : 1e-10;
     const double tol_x = dt == DType::Float32 ? fp32_atol(s.k * s.r * s.s) : 1e-10;
@@ -232,7 +183,7 @@ TEST(Conv2dGemmOps, IndexMathMatchesDirectConvolution) {
     const auto b = random_normal({s.k}, 52, DType::Float32).to_vector<float>();
     const auto dy = random_normal({s.n, s.k, s.p(), s.q()}, 53, DType::Float32).to_vector<float>();
     const auto widen = [](const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); };
-    const Reference ref = direct_conv(s, widen(x), widen(w), widen(b), widen(dy));
+    const ConvReference ref = direct_conv(s, widen(x), widen(w), widen(b), widen(dy));
     const float nan = std::nanf("");
     std::vector<float> y(ref.y.size(), nan), dx(x.size(), nan), dw(w.size(), nan);
     host_implicit_gemm(kernels::conv_gemm::forward_op(s, x.data(), w.data(), b.data(), y.data()));

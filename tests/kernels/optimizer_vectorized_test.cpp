@@ -9,6 +9,7 @@
 
 #include "kernels/cpu/optimizer_vectorized.h"
 #include "tests/support/helpers.h"
+#include "tests/support/optimizer_reference.h"
 
 namespace kiln {
 namespace {
@@ -16,26 +17,6 @@ namespace {
 using kernels::OptimizerHyper;
 using kernels::OptimizerKind;
 using kernels::ParamSlot;
-
-// torch.optim.Adam / AdamW as documented, in float64, written out independently.
-std::vector<double> adam_reference(const OptimizerHyper& h, std::vector<double> p,
-                                   const std::vector<std::vector<double>>& grads) {
-  std::vector<double> m(p.size(), 0.0), v(p.size(), 0.0);
-  for (size_t t = 1; t <= grads.size(); ++t)
-    for (size_t i = 0; i < p.size(); ++i) {
-      double g = grads[t - 1][i];
-      if (h.kind == OptimizerKind::AdamW)
-        p[i] *= 1 - h.lr * h.weight_decay;
-      else
-        g += h.weight_decay * p[i];
-      m[i] = h.beta1 * m[i] + (1 - h.beta1) * g;
-      v[i] = h.beta2 * v[i] + (1 - h.beta2) * g * g;
-      const double mhat = m[i] / (1 - std::pow(h.beta1, double(t)));
-      const double vhat = v[i] / (1 - std::pow(h.beta2, double(t)));
-      p[i] -= h.lr * mhat / (std::sqrt(vhat) + h.eps);
-    }
-  return p;
-}
 
 std::vector<OptimizerHyper> adam_configurations() {
   OptimizerHyper adam;
@@ -108,7 +89,7 @@ TEST(OptimizerVectorized, MatchesPublishedRulesInFloat64) {
     for (size_t i = 0; i < kSizes.size(); ++i) {
       // float32 state, a few roundings per step: ~1e-6 relative to the float64 rule.
       const std::vector<double> got(s.p[i].begin(), s.p[i].end());
-      EXPECT_TRUE(testing::all_close(got, adam_reference(h, p0[i], seqs[i]), 1e-6, 1e-5))
+      EXPECT_TRUE(testing::all_close(got, testing::reference(h, p0[i], seqs[i]).p, 1e-6, 1e-5))
           << int(h.kind) << " size " << kSizes[i];
     }
   }
