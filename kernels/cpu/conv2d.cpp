@@ -6,18 +6,12 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "kernels/cpu/conv2d_gemm.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/gemm.h"
 
 namespace kiln::kernels::cpu {
 
 namespace {
-
-// Samples per chunk so the column buffer stays near 16M elements.
-int64_t chunk_samples(const Conv2dShape& s) {
-  const int64_t per_sample = s.c * s.r * s.s * s.p() * s.q();
-  return std::max<int64_t>(1, std::min<int64_t>(s.n, (int64_t(1) << 24) / std::max<int64_t>(per_sample, 1)));
-}
 
 // col[(c*R + r)*S + s][b*PQ + p*Q + q] = x[n0 + b][c][p*sh - ph + r][q*sw - pw + s] (0 outside).
 template <typename T>
@@ -71,32 +65,12 @@ void col2im(const Conv2dShape& s, const T* col, int64_t n0, int64_t nb, T* dx) {
     }
 }
 
-// Whether matmul reads an operand as stored or transposed.
-enum class Layout { AsStored, Transposed };
-
-// Row-major GEMM through kernels/gemm.h.
-template <typename T>
-void matmul(Layout layout_a, Layout layout_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
-            const T* b, int64_t ldb, T* c, int64_t ldc, double beta) {
-  GemmArgs g;
-  g.trans_a = layout_a == Layout::Transposed;
-  g.trans_b = layout_b == Layout::Transposed;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.lda = lda;
-  g.ldb = ldb;
-  g.ldc = ldc;
-  g.beta = beta;
-  gemm<T>(g, a, b, c);
-}
-
 }  // namespace
 
 template <typename T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   const int64_t P = s.p(), Q = s.q(), PQ = P * Q, CRS = s.c * s.r * s.s;
-  const int64_t chunk = chunk_samples(s);
+  const int64_t chunk = conv2d_chunk_samples(s);
   std::vector<T> col(static_cast<size_t>(CRS * chunk * PQ)), out(static_cast<size_t>(s.k * chunk * PQ));
   for (int64_t n0 = 0; n0 < s.n; n0 += chunk) {
     const int64_t nb = std::min(chunk, s.n - n0), cols = nb * PQ;
@@ -118,7 +92,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
 template <typename T>
 void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* weight, T* dx) {
   const int64_t PQ = s.p() * s.q(), CRS = s.c * s.r * s.s;
-  const int64_t chunk = chunk_samples(s);
+  const int64_t chunk = conv2d_chunk_samples(s);
   std::fill(dx, dx + s.n * s.c * s.h * s.w, T(0));
   std::vector<T> col(static_cast<size_t>(CRS * chunk * PQ)), dyc(static_cast<size_t>(s.k * chunk * PQ));
   for (int64_t n0 = 0; n0 < s.n; n0 += chunk) {
@@ -137,7 +111,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* dy, const T* weight, T
 template <typename T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dweight, T* dbias) {
   const int64_t PQ = s.p() * s.q(), CRS = s.c * s.r * s.s;
-  const int64_t chunk = chunk_samples(s);
+  const int64_t chunk = conv2d_chunk_samples(s);
   std::vector<T> col(static_cast<size_t>(CRS * chunk * PQ)), dyc(static_cast<size_t>(s.k * chunk * PQ));
   std::vector<double> bias_acc(dbias ? s.k : 0, 0.0);
   for (int64_t n0 = 0; n0 < s.n; n0 += chunk) {
@@ -150,13 +124,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* dy, T* dw
     // dW [K, CRS] (+)= dyc [K, cols] @ col^T [cols, CRS]
     matmul<T>(Layout::AsStored, Layout::Transposed, s.k, CRS, cols, dyc.data(), cols, col.data(), cols,
               dweight, CRS, n0 == 0 ? 0.0 : 1.0);
-    if (dbias)
-      for (int64_t k = 0; k < s.k; ++k) {
-        const T* row = dyc.data() + k * cols;
-        double acc = 0;
-        for (int64_t i = 0; i < cols; ++i) acc += row[i];
-        bias_acc[k] += acc;
-      }
+    if (dbias) add_row_sums(dyc.data(), s.k, cols, bias_acc.data());
   }
   if (s.n == 0) std::fill(dweight, dweight + s.k * CRS, T(0));
   if (dbias)

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <memory>
 
+#include "kernels/cpu/conv2d_gemm.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/gemm.h"
 
 namespace kiln::kernels::cpu {
 
@@ -31,12 +31,6 @@ T* scratch(int slot, size_t n) {
     b.size = n;
   }
   return b.data.get();
-}
-
-// Samples per chunk so the column buffer stays near 16M elements (as the reference).
-int64_t chunk_samples(const Conv2dShape& s) {
-  const int64_t per_sample = s.c * s.r * s.s * s.p() * s.q();
-  return std::max<int64_t>(1, std::min<int64_t>(s.n, (int64_t(1) << 24) / std::max<int64_t>(per_sample, 1)));
 }
 
 // The output columns q whose tap iw = q*stride - pad + t lies inside [0, w): [lo, hi).
@@ -126,34 +120,18 @@ void gather_dy(const Conv2dShape& s, const T* dy, int64_t n0, int64_t nb, T* dyc
       std::memcpy(dyc + k * cols + b * PQ, dy + ((n0 + b) * s.k + k) * PQ, PQ * sizeof(T));
 }
 
-template <typename T>
-void gemm_rowmajor(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
-                   const T* b, int64_t ldb, T* c, int64_t ldc, double beta) {
-  GemmArgs g;
-  g.trans_a = trans_a;
-  g.trans_b = trans_b;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.lda = lda;
-  g.ldb = ldb;
-  g.ldc = ldc;
-  g.beta = beta;
-  gemm<T>(g, a, b, c);
-}
-
 }  // namespace
 
 template <typename T>
 void conv2d_forward_fast(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
   const int64_t P = s.p(), Q = s.q(), PQ = P * Q, CRS = s.c * s.r * s.s;
-  const int64_t chunk = chunk_samples(s);
+  const int64_t chunk = conv2d_chunk_samples(s);
   T* col = scratch<T>(0, static_cast<size_t>(CRS * chunk * PQ));
   T* out = scratch<T>(1, static_cast<size_t>(s.k * chunk * PQ));
   for (int64_t n0 = 0; n0 < s.n; n0 += chunk) {
     const int64_t nb = std::min(chunk, s.n - n0), cols = nb * PQ;
     im2col_rows(s, x, n0, nb, col);
-    gemm_rowmajor<T>(false, false, s.k, cols, CRS, weight, CRS, col, cols, out, cols, 0.0);
+    matmul<T>(Layout::AsStored, Layout::AsStored, s.k, cols, CRS, weight, CRS, col, cols, out, cols, 0.0);
 #pragma omp parallel for collapse(2) schedule(static) if (nb * s.k * PQ > kParallelGrain)
     for (int64_t b = 0; b < nb; ++b)
       for (int64_t k = 0; k < s.k; ++k) {
@@ -168,14 +146,14 @@ void conv2d_forward_fast(const Conv2dShape& s, const T* x, const T* weight, cons
 template <typename T>
 void conv2d_backward_input_fast(const Conv2dShape& s, const T* dy, const T* weight, T* dx) {
   const int64_t PQ = s.p() * s.q(), CRS = s.c * s.r * s.s;
-  const int64_t chunk = chunk_samples(s);
+  const int64_t chunk = conv2d_chunk_samples(s);
   T* col = scratch<T>(0, static_cast<size_t>(CRS * chunk * PQ));
   T* dyc = scratch<T>(1, static_cast<size_t>(s.k * chunk * PQ));
   for (int64_t n0 = 0; n0 < s.n; n0 += chunk) {
     const int64_t nb = std::min(chunk, s.n - n0), cols = nb * PQ;
     gather_dy(s, dy, n0, nb, dyc);
     // dcol [CRS, cols] = W^T [CRS, K] @ dyc [K, cols]
-    gemm_rowmajor<T>(true, false, CRS, cols, s.k, weight, CRS, dyc, cols, col, cols, 0.0);
+    matmul<T>(Layout::Transposed, Layout::AsStored, CRS, cols, s.k, weight, CRS, dyc, cols, col, cols, 0.0);
     col2im_rows(s, col, n0, nb, dx);
   }
 }
@@ -183,7 +161,7 @@ void conv2d_backward_input_fast(const Conv2dShape& s, const T* dy, const T* weig
 template <typename T>
 void conv2d_backward_weight_fast(const Conv2dShape& s, const T* x, const T* dy, T* dweight, T* dbias) {
   const int64_t PQ = s.p() * s.q(), CRS = s.c * s.r * s.s;
-  const int64_t chunk = chunk_samples(s);
+  const int64_t chunk = conv2d_chunk_samples(s);
   T* col = scratch<T>(0, static_cast<size_t>(CRS * chunk * PQ));
   T* dyc = scratch<T>(1, static_cast<size_t>(s.k * chunk * PQ));
   std::unique_ptr<double[]> bias_acc(dbias ? new double[s.k]() : nullptr);
@@ -192,14 +170,9 @@ void conv2d_backward_weight_fast(const Conv2dShape& s, const T* x, const T* dy, 
     im2col_rows(s, x, n0, nb, col);
     gather_dy(s, dy, n0, nb, dyc);
     // dW [K, CRS] (+)= dyc [K, cols] @ col^T [cols, CRS]
-    gemm_rowmajor<T>(false, true, s.k, CRS, cols, dyc, cols, col, cols, dweight, CRS, n0 == 0 ? 0.0 : 1.0);
-    if (dbias)
-      for (int64_t k = 0; k < s.k; ++k) {
-        const T* row = dyc + k * cols;
-        double acc = 0;
-        for (int64_t i = 0; i < cols; ++i) acc += row[i];
-        bias_acc[k] += acc;
-      }
+    matmul<T>(Layout::AsStored, Layout::Transposed, s.k, CRS, cols, dyc, cols, col, cols, dweight, CRS,
+              n0 == 0 ? 0.0 : 1.0);
+    if (dbias) add_row_sums(dyc, s.k, cols, bias_acc.get());
   }
   if (s.n == 0) std::fill(dweight, dweight + s.k * CRS, T(0));
   if (dbias)

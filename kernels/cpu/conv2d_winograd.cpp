@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "kernels/cpu/conv2d_gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/gemm.h"
 
@@ -310,12 +311,7 @@ void conv2d_backward_weight_winograd(const Conv2dShape& s, const T* x, const T* 
     gemm<T>(g, e, v, mw);
     if (dbias)
       for (int64_t b = 0; b < nb; ++b)
-        for (int64_t k = 0; k < s.k; ++k) {
-          const T* row = dyc + (b * s.k + k) * s.h * s.w;
-          double acc = 0;
-          for (int64_t i = 0; i < s.h * s.w; ++i) acc += row[i];
-          bias_acc[k] += acc;
-        }
+        add_row_sums(dyc + b * s.k * s.h * s.w, s.k, s.h * s.w, bias_acc.get());
   }
   transform_weight_gradient(mw, s.k, s.c, dweight);
   if (dbias)
