@@ -44,6 +44,11 @@ DataLoader::DataLoader(const Dataset& data, int64_t batch_size, std::shared_ptr<
   }
 }
 
+DataLoader DataLoader::with_sampler(std::shared_ptr<Sampler> sampler) const {
+  KILN_CHECK(sampler != nullptr, "DataLoader::with_sampler: the sampler is null");
+  return DataLoader(data_, batch_size_, std::move(sampler), drop_last_, transform_, gen_);
+}
+
 int64_t DataLoader::samples_per_epoch() const { return sampler_->size(); }
 
 int64_t DataLoader::num_batches() const {

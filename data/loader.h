@@ -51,6 +51,11 @@ class DataLoader {
 
   const Dataset& dataset() const { return data_; }
   Sampler& sampler() { return *sampler_; }
+  const std::shared_ptr<Sampler>& shared_sampler() const { return sampler_; }
+  // A loader over the same data with the same batch size, drop_last, transform and generator
+  // that visits what `sampler` says (a process's shard of this loader's order, in
+  // data-parallel training).
+  DataLoader with_sampler(std::shared_ptr<Sampler> sampler) const;
 
  private:
   Batch gather(const Tensor& index) const;

@@ -8,10 +8,10 @@
 
 namespace kiln {
 
-CsvLog::CsvLog(std::string path, std::vector<std::string> columns)
+CsvLog::CsvLog(std::string path, std::vector<std::string> columns, bool write_now)
     : path_(std::move(path)), columns_(std::move(columns)) {
   KILN_CHECK(!columns_.empty(), "CsvLog: no columns");
-  write();
+  if (write_now) write();
 }
 
 void CsvLog::append(const std::vector<double>& row, bool write_now) {
@@ -21,12 +21,12 @@ void CsvLog::append(const std::vector<double>& row, bool write_now) {
   if (write_now) write();
 }
 
-void CsvLog::reset(const std::vector<std::vector<double>>& rows) {
+void CsvLog::reset(const std::vector<std::vector<double>>& rows, bool write_now) {
   for (const auto& r : rows)
     KILN_CHECK(r.size() == columns_.size(), "CsvLog ", path_, ": row has ", r.size(), " values for ",
                columns_.size(), " columns");
   rows_ = rows;
-  write();
+  if (write_now) write();
 }
 
 void CsvLog::write() const {

@@ -11,13 +11,15 @@ namespace kiln {
 
 class CsvLog {
  public:
-  CsvLog(std::string path, std::vector<std::string> columns);
+  // Writes the header-only file now unless `write_now` is false.
+  CsvLog(std::string path, std::vector<std::string> columns, bool write_now = true);
   // Adds a row; writes the file now unless `write_now` is false (the caller then calls
   // write() later, e.g. to avoid an fsync per epoch of a tiny model).
   void append(const std::vector<double>& row, bool write_now = true);
   void write() const;
-  // Replaces the rows (used when resuming from a checkpoint's history).
-  void reset(const std::vector<std::vector<double>>& rows);
+  // Replaces the rows (used when resuming from a checkpoint's history); writes the file now
+  // unless `write_now` is false.
+  void reset(const std::vector<std::vector<double>>& rows, bool write_now = true);
   const std::string& path() const { return path_; }
   const std::vector<std::vector<double>>& rows() const { return rows_; }
 

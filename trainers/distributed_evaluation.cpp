@@ -2,6 +2,10 @@
 #include "trainers/distributed_evaluation.h"
 
 #include <cmath>
+#include <memory>
+#include <vector>
+
+#include "samplers/distributed.h"
 
 namespace kiln {
 
@@ -27,6 +31,25 @@ EpochStats all_reduce_epoch_stats(ProcessGroup& group, const EpochStats& local) 
   out.loss = out.batches > 0 ? sums[0] / sums[3] : std::nan("");
   out.accuracy = sums[5] > 0 && out.samples > 0 ? sums[1] / sums[2] : std::nan("");
   return out;
+}
+
+EpochStats evaluate_data_parallel(ProcessGroup& group, Module& model, DataLoader& loader, const LossFn& loss,
+                                  ConfusionMatrix* confusion, StepGraph* graph) {
+  if (group.world_size() == 1) return evaluate(model, loader, loss, confusion, graph);
+  KILN_CHECK(loader.sampler().name() == "sequential", "evaluation shared among ", group.world_size(),
+             " processes needs a loader that visits its data in order, got a ", loader.sampler().name(),
+             " sampler");
+  DataLoader shard = loader.with_sampler(std::make_shared<ShardedBatchSampler>(
+      loader.dataset().size(), loader.batch_size(), group.world_size(), group.rank()));
+  std::unique_ptr<ConfusionMatrix> local;
+  if (confusion) local = std::make_unique<ConfusionMatrix>(confusion->num_classes());
+  const EpochStats stats = all_reduce_epoch_stats(group, evaluate(model, shard, loss, local.get(), graph));
+  if (confusion) {
+    std::vector<int64_t> counts = local->counts();
+    group.all_reduce(counts.data(), static_cast<int64_t>(counts.size()), DType::Int64, ReduceOp::Sum);
+    confusion->add_counts(counts);
+  }
+  return stats;
 }
 
 }  // namespace kiln

@@ -5,11 +5,16 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <optional>
 
 #include "core/file_io.h"
 #include "core/generator.h"
+#include "samplers/distributed.h"
 #include "trainers/checkpoint.h"
 #include "trainers/csv_log.h"
+#include "trainers/distributed/gradients.h"
+#include "trainers/distributed_evaluation.h"
 #include "trainers/early_stopping.h"
 #include "trainers/step_graph.h"
 
@@ -116,6 +121,10 @@ EpochRecord from_row(const std::vector<double>& row) {
   return r;
 }
 
+// Where rank r's random stream starts, relative to rank 0's: each op takes one Philox
+// offset, so ranks 2^48 offsets apart never draw the same numbers in any run that ends.
+constexpr int kRankStreamShift = 48;
+
 }  // namespace
 
 FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader* val, const LossFn& loss,
@@ -124,35 +133,47 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
   KILN_CHECK(!c.select_every_step || val != nullptr, "fit: per-step selection needs a validation set");
   KILN_CHECK(c.epochs >= 1, "fit: epochs must be >= 1, got ", c.epochs);
   const auto t0 = std::chrono::steady_clock::now();
+  // Data-parallel runs (trainers/distributed/): every rank runs this function in step with the
+  // others; `group` carries their host-side agreements and sums, `model_group` the model's
+  // tensors. Only rank 0 (`writer`) writes files. With one process every collective below is
+  // the identity and nothing changes.
+  ProcessGroup& group = ctx.host_group();
+  ProcessGroup& model_group = ctx.model_group();
+  const bool parallel = group.world_size() > 1;
+  const bool writer = group.is_root();
   FitResult result;
   result.log_path = ctx.path(c.name + "_log.csv");
   result.best_path = ctx.path(c.name + "_best.safetensors");
   result.last_path = ctx.path(c.name + "_last.ckpt");
-  remove_stale_temporaries(result.best_path);
-  remove_stale_temporaries(result.last_path);
+  if (writer) {
+    remove_stale_temporaries(result.best_path);
+    remove_stale_temporaries(result.last_path);
+  }
 
   std::vector<std::string> columns = {"epoch",    "train_loss",   "train_accuracy",
                                       "val_loss", "val_accuracy", "seconds"};
   columns.insert(columns.end(), c.extra_columns.begin(), c.extra_columns.end());
-  CsvLog log(result.log_path, columns);
+  CsvLog log(result.log_path, columns, /*write_now=*/writer);
   Selector selector(c);
   int64_t first_epoch = 1;
 
   if (!c.resume.empty()) {
+    // Every rank reads rank 0's checkpoint (the path must be readable by all of them: one
+    // machine, or a file system they share).
     const TrainingState s = load_checkpoint(c.resume, c.model_id, model, &optimizer);
     KILN_CHECK(s.epoch <= c.epochs, c.resume, " already holds ", s.epoch, " epochs; --epochs is ", c.epochs);
     default_generator().manual_seed(s.seed);
     default_generator().set_offset(s.rng_offset);
     selector.restore(s);
     for (const auto& row : s.history) result.history.push_back(from_row(row));
-    log.reset(s.history);
+    log.reset(s.history, /*write_now=*/writer);
     first_epoch = s.epoch + 1;
     // The selected weights live beside the checkpoint; bring them into --out when resuming
     // from elsewhere, since the run ends by loading them from there.
     namespace fs = std::filesystem;
     const fs::path elsewhere = fs::path(c.resume).parent_path() / (c.name + "_best.safetensors");
     std::error_code ec;
-    if (fs::exists(elsewhere) && !fs::equivalent(elsewhere, result.best_path, ec))
+    if (writer && fs::exists(elsewhere) && !fs::equivalent(elsewhere, result.best_path, ec))
       fs::copy_file(elsewhere, result.best_path, fs::copy_options::overwrite_existing);
     if (first_epoch > c.epochs)
       std::printf("%s: all %lld epochs already done (%s)\n", c.name.c_str(), static_cast<long long>(s.epoch),
@@ -161,51 +182,82 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
       std::printf("resumed from %s after epoch %lld\n", c.resume.c_str(), static_cast<long long>(s.epoch));
   }
 
+  // Kept across epochs: the captured steps are replayed for the whole run.
+  StepGraph train_graph, val_graph;
+
+  // Data parallelism: every rank starts from rank 0's weights; each trains on its shard of every
+  // epoch (DistributedSampler over the loader's own sampler, shuffled by seed and epoch, the
+  // same on every rank); gradients are averaged over the ranks after backward; validation is
+  // shared among the ranks and summed; and each rank draws its own dropout and augmentation
+  // numbers, from its own stretch of the run's random stream.
+  const uint64_t rank_stream = static_cast<uint64_t>(group.rank()) << kRankStreamShift;
+  std::optional<DataLoader> train_shard;
+  std::shared_ptr<DistributedSampler> shard_sampler;
+  std::unique_ptr<GradientAverager> averager;
+  if (parallel) {
+    broadcast_module(model_group, model);
+    shard_sampler = std::make_shared<DistributedSampler>(train.shared_sampler(), group.world_size(),
+                                                         group.rank(), default_generator().seed());
+    train_shard.emplace(train.with_sampler(shard_sampler));
+    averager = std::make_unique<GradientAverager>(model_group, optimizer.params());
+    default_generator().set_offset(default_generator().offset() + rank_stream);
+  }
+  DataLoader& train_loader = parallel ? *train_shard : train;
+  auto validate = [&] {
+    if (parallel) broadcast_buffers(model_group, model);
+    return evaluate_data_parallel(group, model, *val, loss, nullptr,
+                                  c.train.cuda_graph ? &val_graph : nullptr);
+  };
+
   // The state of the last completed epoch, saved (throttled) as `last.ckpt`.
   auto last_save = std::chrono::steady_clock::now();
   bool unsaved = false;
   auto save_state = [&](int64_t epoch) {
+    unsaved = false;
+    last_save = std::chrono::steady_clock::now();
+    if (!writer) return;
     TrainingState s;
     s.epoch = epoch;
     s.seed = default_generator().seed();
-    s.rng_offset = default_generator().offset();
+    s.rng_offset = default_generator().offset() - rank_stream;
     selector.save(s);
     for (const auto& h : result.history) s.history.push_back(to_row(h));
     log.write();
     save_checkpoint(result.last_path, c.model_id, model, &optimizer, s);
-    last_save = std::chrono::steady_clock::now();
-    unsaved = false;
   };
 
-  // Kept across epochs: the captured steps are replayed for the whole run.
-  StepGraph train_graph, val_graph;
-  StepGraph* train_graph_or_null = c.train.cuda_graph ? &train_graph : nullptr;
-  StepGraph* val_graph_or_null = c.train.cuda_graph ? &val_graph : nullptr;
   for (int64_t epoch = first_epoch; epoch <= c.epochs; ++epoch) {
-    if (interrupted()) {
+    // Every rank stops at the same epoch, even when the signal reached them at different times.
+    if (any_rank(group, interrupted())) {
       // Between epochs the model is consistent: keep the work done so far.
       if (unsaved) save_state(epoch - 1);
-      check_interrupted();
+      throw Interrupted();
     }
     if (c.before_epoch) c.before_epoch(epoch);
     TrainOptions options = c.train;
+    if (parallel) {
+      options.gradient_averager = averager.get();
+      options.group = &group;
+      shard_sampler->set_epoch(epoch);
+    }
     if (c.select_every_step) {
       options.after_step = [&, epoch](int64_t step) {
-        const EpochStats v = evaluate(model, *val, loss, nullptr, val_graph_or_null);
+        const EpochStats v = validate();
         if (selector.update(epoch, v.loss, v.accuracy).select) {
-          model.save(result.best_path);
+          if (writer) model.save(result.best_path);
           ++result.step_selections;
           std::printf("[%lld:%lld] validation accuracy %.2f%% - saved the best model\n",
                       static_cast<long long>(epoch), static_cast<long long>(step), 100 * v.accuracy);
         }
-        check_interrupted();
+        if (any_rank(group, interrupted())) throw Interrupted();
       };
     }
     char label[64];
     std::snprintf(label, sizeof label, "%s epoch %lld/%lld", c.name.c_str(), static_cast<long long>(epoch),
                   static_cast<long long>(c.epochs));
     const EpochStats tr =
-        train_epoch(model, train, optimizer, loss, ctx.progress, label, options, train_graph_or_null);
+        all_reduce_epoch_stats(group, train_epoch(model, train_loader, optimizer, loss, ctx.progress, label,
+                                                  options, c.train.cuda_graph ? &train_graph : nullptr));
     KILN_CHECK(std::isfinite(tr.loss), "training diverged at epoch ", epoch, ": the mean training loss is ",
                tr.loss,
                " (try a lower --lr, --clip-grad or --skip-nonfinite; the best checkpoint so far is kept)");
@@ -219,7 +271,7 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     r.train_accuracy = tr.accuracy;
     r.seconds = tr.seconds;
     if (val) {
-      const EpochStats v = evaluate(model, *val, loss, nullptr, val_graph_or_null);
+      const EpochStats v = validate();
       r.val_loss = v.loss;
       r.val_accuracy = v.accuracy;
       r.seconds += v.seconds;
@@ -229,7 +281,7 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
                c.extra_columns.size(), " extra columns");
     SelectionDecision d;
     if (!c.select_every_step) d = selector.update(epoch, r.val_loss, r.val_accuracy);
-    if (d.select) model.save(result.best_path);
+    if (d.select && writer) model.save(result.best_path);
     result.history.push_back(r);
     log.append(to_row(r), /*write_now=*/false);
     unsaved = true;
@@ -252,8 +304,14 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
   }
   result.selected_epoch = selector.selected_epoch();
   result.selected_metric = selector.selected_metric();
-  if (c.selection != Selection::Last && (result.selected_epoch > 0 || result.step_selections > 0))
+  if (c.selection != Selection::Last && (result.selected_epoch > 0 || result.step_selections > 0) && writer)
     model.load(result.best_path);
+  if (parallel) {
+    // Every rank leaves with rank 0's model (the selected weights, rank 0's batch-norm
+    // statistics) and with rank 0's position in the random stream, as one process would.
+    broadcast_module(model_group, model);
+    default_generator().set_offset(default_generator().offset() - rank_stream);
+  }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // A resumed run reports the time of all its epochs, not just this process's.
   if (first_epoch > 1) {

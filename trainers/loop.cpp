@@ -6,6 +6,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "trainers/distributed/gradients.h"
 #include "trainers/step_graph.h"
 
 namespace kiln {
@@ -58,6 +59,14 @@ void share_sums(Accumulator& acc, StepGraph& graph) {
   acc.correct = graph.correct();
 }
 
+// loss.backward(), with the gradients averaged over the ranks of a data-parallel run.
+void backward(const Tensor& loss, const TrainOptions& options) {
+  if (options.gradient_averager)
+    options.gradient_averager->backward(loss);
+  else
+    loss.backward();
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -98,9 +107,11 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
     const Tensor loss =
         loss_fn(output, options.target_transform ? options.target_transform(targets) : targets);
     add_batch_metrics(loss_sum, correct, loss, output, targets);
-    loss.backward();
+    backward(loss, options);
     optimizer.step();
   };
+  // Whether to skip a step that this rank would skip: in a data-parallel run, when any rank would.
+  auto skip = [&](bool here) { return options.group ? any_rank(*options.group, here) : here; };
   // The running mean for the progress bar (read only when it redraws).
   auto running_loss = [&] { return acc.batches ? acc.loss_sum.item<double>() / double(acc.batches) : 0.0; };
   Batch batch;
@@ -118,7 +129,7 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
     const Tensor output = model(batch.inputs);
     const Tensor targets = options.target_transform ? options.target_transform(batch.targets) : batch.targets;
     Tensor loss = loss_fn(output, targets);
-    if (options.skip_nonfinite && !std::isfinite(loss.item<double>())) {
+    if (options.skip_nonfinite && skip(!std::isfinite(loss.item<double>()))) {
       ++skipped;
       progress.step(batch.size(), running_loss);
       continue;
@@ -128,7 +139,7 @@ EpochStats train_epoch(Module& model, DataLoader& loader, Optimizer& optimizer, 
       const Tensor extra = options.extra_loss(model, step);
       if (extra.defined()) loss = add(loss, extra);
     }
-    loss.backward();
+    backward(loss, options);
     if (options.clip_grad_norm > 0) clip_grad_norm(optimizer.params(), options.clip_grad_norm);
     optimizer.step();
     if (options.after_step) options.after_step(step);

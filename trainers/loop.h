@@ -28,6 +28,8 @@ struct EpochStats {
 };
 
 class StepGraph;
+class GradientAverager;
+class ProcessGroup;
 
 // loss(model output, targets) -> scalar tensor.
 using LossFn = std::function<Tensor(const Tensor& output, const Tensor& targets)>;
@@ -56,6 +58,13 @@ struct TrainOptions {
   // graphs across epochs, for training and for validation; validation is graphed even when
   // training cannot be, since evaluation never reads the host mid-step.
   bool cuda_graph = false;
+  // Data-parallel training (fit() sets both when the run has several processes): backward
+  // goes through `gradient_averager`, so every rank steps with the gradients averaged over all
+  // ranks (trainers/distributed/gradients.h), and a step that one rank skips for a non-finite
+  // loss is skipped by all of them (`group` carries that agreement), so the replicas stay
+  // equal and their collectives in step.
+  GradientAverager* gradient_averager = nullptr;
+  ProcessGroup* group = nullptr;
 };
 
 // Whether a training step with these options never needs the host mid-step, so it can be

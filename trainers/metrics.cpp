@@ -23,6 +23,12 @@ void ConfusionMatrix::add(const std::vector<int64_t>& actual, const std::vector<
   }
 }
 
+void ConfusionMatrix::add_counts(const std::vector<int64_t>& counts) {
+  KILN_CHECK(counts.size() == counts_.size(), "ConfusionMatrix: ", counts.size(), " counts for a ", n_, "x",
+             n_, " matrix");
+  for (size_t i = 0; i < counts.size(); ++i) counts_[i] += counts[i];
+}
+
 void ConfusionMatrix::add(const Tensor& actual, const Tensor& predicted) {
   add(actual.to_vector<int64_t>(), predicted.to_vector<int64_t>());
 }

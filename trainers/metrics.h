@@ -20,6 +20,10 @@ class ConfusionMatrix {
   int64_t num_classes() const { return n_; }
   int64_t count(int64_t actual, int64_t predicted) const { return counts_[actual * n_ + predicted]; }
   std::vector<std::vector<int64_t>> rows() const;
+  // All counts, row-major ([actual][predicted]), and adding another matrix's (the shards of a
+  // data-parallel evaluation).
+  const std::vector<int64_t>& counts() const { return counts_; }
+  void add_counts(const std::vector<int64_t>& counts);
   int64_t total() const;
   double accuracy() const;                         // trace / total (NaN when empty)
   std::vector<double> per_class_accuracy() const;  // recall of each class (NaN for an absent class)

@@ -1,7 +1,10 @@
 // The `kiln` command-line program: parses the subcommand and its flags, runs it, and turns
-// every error into one line on stderr and a non-zero exit status.
+// every error into one line on stderr and a non-zero exit status. Under mpirun every process
+// runs the same command as one rank of a data-parallel run (trainers/distributed/); only rank
+// 0 prints, and a rank's error ends all of them.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -19,30 +22,43 @@ int main(int argc, char** argv) {
   app.name("kiln");
   app.require_subcommand(1);
   kiln::register_commands(app);
+  // Every rank parses the same flags, so a flag error or --help happens on all of them alike and
+  // they end together; an error during a run may be one rank's alone, and then the others,
+  // which may be waiting for it in a collective, are ended too (finalize_process_group(false)).
+  // Rank 0 alone reports flag errors; any rank reports its own run errors, naming itself.
+  bool root = true;
+  auto who = [] {
+    kiln::ProcessGroup& group = kiln::process_group();
+    return group.world_size() > 1 ? group.describe() + ": " : std::string();
+  };
   try {
-    // The experiments do not shard their data or average gradients yet: several processes
-    // would each train on everything and write the same files.
-    const kiln::LaunchEnv launch = kiln::launch_env();
-    KILN_CHECK(launch.world_size == 1, "launched as ", launch.world_size, " processes (", launch.variable,
-               "=", launch.world_size,
-               ") but the experiments do not train data-parallel yet; run one process");
+    root = kiln::init_process_group().is_root();
+    if (!root && !std::freopen("/dev/null", "w", stdout)) KILN_FAIL("cannot silence the output of ", who());
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
+    kiln::finalize_process_group(true);
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    kiln::finalize_process_group(true);
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "kiln: error: %s (see kiln --help)\n", e.what());
+    if (root) std::fprintf(stderr, "kiln: error: %s (see kiln --help)\n", e.what());
+    kiln::finalize_process_group(true);
     return e.get_exit_code() == 0 ? 2 : e.get_exit_code();
   } catch (const kiln::Interrupted& e) {
-    std::fprintf(stderr, "kiln: %s\n", e.what());
+    // Every rank stops at the same point (trainers/fit.cpp agrees on it).
+    if (root) std::fprintf(stderr, "kiln: %s\n", e.what());
+    kiln::finalize_process_group(true);
     return 130;
   } catch (const kiln::Error& e) {
-    std::fprintf(stderr, "kiln: error: %s\n", e.what());
+    std::fprintf(stderr, "kiln: error: %s%s\n", who().c_str(), e.what());
+    kiln::finalize_process_group(false);
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "kiln: internal error: %s\n", e.what());
+    std::fprintf(stderr, "kiln: internal error: %s%s\n", who().c_str(), e.what());
+    kiln::finalize_process_group(false);
     return 3;
   }
+  kiln::finalize_process_group(true);
   return 0;
 }

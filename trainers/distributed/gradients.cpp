@@ -9,38 +9,50 @@
 
 namespace kiln {
 
+namespace {
+
+// Copies rank `root`'s `tensors` into every rank's; `kind` names them in the error message.
+void broadcast_tensors(ProcessGroup& group, const NamedTensors& tensors, const char* kind, int root) {
+  // The layout first, so ranks with different models fail with a message instead of
+  // exchanging mismatched bytes.
+  std::string layout;
+  for (const auto& [name, t] : tensors) {
+    layout += name + shape_str(t.shape()) + dtype_name(t.dtype()) + ";";
+  }
+  int64_t length = static_cast<int64_t>(layout.size());
+  int64_t root_length = length;
+  group.broadcast(&root_length, sizeof root_length, root);
+  std::string root_layout(static_cast<size_t>(root_length), '\0');
+  if (group.rank() == root) root_layout = layout;
+  group.broadcast(root_layout.data(), root_length, root);
+  KILN_CHECK(root_layout == layout, "broadcast_module: the ", kind, " of rank ", group.rank(),
+             " differ from those of rank ", root,
+             " (names, shapes or dtypes); every rank must build the same model");
+  for (const auto& [name, t] : tensors) {
+    Tensor target = t;
+    if (target.is_contiguous() && group.carries(target.device())) {
+      group.broadcast(target, root);
+    } else {
+      Tensor staged = target.contiguous().to(Device::cpu()).clone();
+      group.broadcast(staged, root);
+      target.copy_(staged);
+    }
+  }
+}
+
+}  // namespace
+
 void broadcast_module(ProcessGroup& group, Module& module, int root) {
   if (group.world_size() == 1) return;
   NoGradGuard no_grad;
-  auto send = [&](const NamedTensors& tensors, const char* kind) {
-    // The layout first, so ranks with different models fail with a message instead of
-    // exchanging mismatched bytes.
-    std::string layout;
-    for (const auto& [name, t] : tensors) {
-      layout += name + shape_str(t.shape()) + dtype_name(t.dtype()) + ";";
-    }
-    int64_t length = static_cast<int64_t>(layout.size());
-    int64_t root_length = length;
-    group.broadcast(&root_length, sizeof root_length, root);
-    std::string root_layout(static_cast<size_t>(root_length), '\0');
-    if (group.rank() == root) root_layout = layout;
-    group.broadcast(root_layout.data(), root_length, root);
-    KILN_CHECK(root_layout == layout, "broadcast_module: the ", kind, " of rank ", group.rank(),
-               " differ from those of rank ", root,
-               " (names, shapes or dtypes); every rank must build the same model");
-    for (const auto& [name, t] : tensors) {
-      Tensor target = t;
-      if (target.is_contiguous() && group.carries(target.device())) {
-        group.broadcast(target, root);
-      } else {
-        Tensor staged = target.contiguous().to(Device::cpu()).clone();
-        group.broadcast(staged, root);
-        target.copy_(staged);
-      }
-    }
-  };
-  send(module.named_parameters(), "parameters");
-  send(module.named_buffers(), "buffers");
+  broadcast_tensors(group, module.named_parameters(), "parameters", root);
+  broadcast_tensors(group, module.named_buffers(), "buffers", root);
+}
+
+void broadcast_buffers(ProcessGroup& group, Module& module, int root) {
+  if (group.world_size() == 1) return;
+  NoGradGuard no_grad;
+  broadcast_tensors(group, module.named_buffers(), "buffers", root);
 }
 
 GradientAverager::GradientAverager(ProcessGroup& group, std::vector<Tensor> params, int64_t bucket_bytes)

@@ -22,6 +22,10 @@ namespace kiln {
 // Copies rank `root`'s parameters and buffers (batch-norm statistics) into every rank's
 // `module`; the modules must have the same structure (checked: names, shapes, dtypes).
 void broadcast_module(ProcessGroup& group, Module& module, int root = 0);
+// Only the buffers. The parameters of data-parallel replicas stay equal by construction, but
+// each rank's batch-norm running statistics follow its own batches; evaluation (and what is
+// saved) uses rank 0's, as PyTorch's DDP does when it broadcasts buffers from rank 0.
+void broadcast_buffers(ProcessGroup& group, Module& module, int root = 0);
 
 // Averages the gradients of a fixed list of parameters (an optimizer's). Gradients are
 // packed into buckets of about `bucket_bytes` (PyTorch DDP's default is 25 MiB), in reverse

@@ -135,6 +135,13 @@ std::string ProcessGroup::describe() const {
   return detail::concat("rank ", rank(), " of ", world_size(), " (", backend(), ")");
 }
 
+bool any_rank(ProcessGroup& group, bool flag) {
+  if (group.world_size() == 1) return flag;
+  int64_t count = flag ? 1 : 0;
+  group.all_reduce(&count, 1, DType::Int64, ReduceOp::Sum);
+  return count > 0;
+}
+
 void ProcessGroup::all_reduce(Tensor& tensor, ReduceOp op) {
   KILN_CHECK(tensor.defined(), "all_reduce: the tensor is undefined");
   KILN_CHECK(tensor.is_contiguous(), "all_reduce: the tensor must be contiguous, got shape ",

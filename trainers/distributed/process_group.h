@@ -91,6 +91,11 @@ class ProcessGroup {
   std::string describe() const;
 };
 
+// Whether `flag` is true on any rank: every rank gets the same answer, so a decision that
+// one rank takes from its own data (stop now, skip this step) is taken by all of them, and
+// their collectives stay in step. One all-reduce; `flag` itself with one process.
+bool any_rank(ProcessGroup& group, bool flag);
+
 // The identity collectives of one process.
 std::unique_ptr<ProcessGroup> make_single_process_group();
 

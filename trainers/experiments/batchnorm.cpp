@@ -78,10 +78,11 @@ ExperimentResult run_batchnorm(const BatchNormOptions& o) {
   const RunOutcome bn = run(*with_bn, names[0], true, "With batch norm");
   const RunOutcome plain = run(*without_bn, names[1], false, "Without batch norm");
 
-  write_line_plot_png(
-      ctx.path("loss_curves.png"),
-      paired_loss_plot("ResNet-18 training loss with and without batch normalisation", "mean train loss",
-                       "with BatchNorm2d", bn, "without (Identity)", plain));
+  if (ctx.writes_files())
+    write_line_plot_png(
+        ctx.path("loss_curves.png"),
+        paired_loss_plot("ResNet-18 training loss with and without batch normalisation", "mean train loss",
+                         "with BatchNorm2d", bn, "without (Identity)", plain));
 
   auto loss_at = [](const FitResult& f, size_t i) {
     return f.history.size() > i ? f.history[i].train_loss : std::nan("");

@@ -8,6 +8,7 @@
 #include "core/generator.h"
 #include "losses/losses.h"
 #include "samplers/sampler.h"
+#include "trainers/distributed_evaluation.h"
 #include "trainers/loop.h"
 #include "trainers/metrics.h"
 #include "trainers/plot/plots.h"
@@ -45,7 +46,7 @@ FitResult fit_run(Module& model, Optimizer& optimizer, DataLoader& train, DataLo
   const std::string ckpt = resume_dir.empty() ? "" : resume_dir + "/" + c.name + "_last.ckpt";
   if (!ckpt.empty() && std::filesystem::exists(ckpt))
     c.resume = ckpt;
-  else
+  else if (ctx.writes_files())
     model.save(ctx.path(c.name + "_initial.safetensors"));
   return fit(model, optimizer, train, val, loss, ctx, c);
 }
@@ -150,12 +151,13 @@ TestReport evaluate_test(Module& model, DataLoader& test, const ClassificationDa
                          const std::string& prefix, const std::string& title) {
   ConfusionMatrix cm(static_cast<int64_t>(data.class_names.size()));
   const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
-  evaluate(model, test, ce, &cm);
+  evaluate_data_parallel(ctx.host_group(), model, test, ce, &cm);
   TestReport r;
   r.accuracy = cm.accuracy();
   r.per_class = cm.per_class_accuracy();
   r.confusion_png = prefix + "confusion_matrix.png";
-  write_confusion_matrix_png(ctx.path(r.confusion_png), cm.rows(), data.class_names, title);
+  if (ctx.writes_files())
+    write_confusion_matrix_png(ctx.path(r.confusion_png), cm.rows(), data.class_names, title);
   return r;
 }
 

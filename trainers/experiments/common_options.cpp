@@ -10,8 +10,14 @@
 namespace kiln {
 
 RunContext make_run_context(const CommonOptions& o, const std::string& command) {
-  RunContext ctx{Device::cpu(), o.out.empty() ? "runs/" + command : o.out, o.protocol == "seed",
-                 ProgressBar(o.quiet)};
+  ProcessGroup& group = init_process_group();
+  const bool root = group.is_root();
+  // The other ranks print nothing (the program sends their output away): one progress bar.
+  RunContext ctx;
+  ctx.out_dir = o.out.empty() ? "runs/" + command : o.out;
+  ctx.tutorial_protocol = o.protocol == "seed";
+  ctx.progress = ProgressBar(o.quiet || !root);
+  ctx.group = &group;
   if (o.device == "auto") {
     ctx.device = cuda_available() ? Device::cuda(0) : Device::cpu();
   } else {
@@ -21,15 +27,27 @@ RunContext make_run_context(const CommonOptions& o, const std::string& command) 
     KILN_CHECK(!ctx.device.is_cuda() || ctx.device.index < cuda_device_count(), "--device ", o.device,
                ": only ", cuda_device_count(), " CUDA device(s)");
   }
+  if (ctx.device.is_cuda() && group.world_size() > 1) {
+    // One GPU per process: the launcher's local rank picks it, as torchrun's LOCAL_RANK does.
+    const int local_rank = launch_env().local_rank;
+    KILN_CHECK(local_rank < cuda_device_count(), group.describe(), " is process ", local_rank,
+               " on its machine, which has only ", cuda_device_count(),
+               " CUDA device(s): start at most one process per GPU");
+    ctx.device = Device::cuda(local_rank);
+  }
   if (ctx.device.is_cuda()) select_cuda_device(ctx.device.index);
-  std::error_code ec;
-  std::filesystem::create_directories(ctx.out_dir, ec);
-  KILN_CHECK(!ec, "cannot create --out directory '", ctx.out_dir, "': ", ec.message());
-  try {
-    write_file_atomic(ctx.path(".write-test"), std::string("ok"));
-    std::filesystem::remove(ctx.path(".write-test"), ec);
-  } catch (const Error&) {
-    KILN_FAIL("--out directory '", ctx.out_dir, "' is not writable");
+  if (ctx.device.is_cuda() && group.world_size() > 1)
+    ctx.device_group = make_nccl_process_group(group, ctx.device);
+  if (root) {
+    std::error_code ec;
+    std::filesystem::create_directories(ctx.out_dir, ec);
+    KILN_CHECK(!ec, "cannot create --out directory '", ctx.out_dir, "': ", ec.message());
+    try {
+      write_file_atomic(ctx.path(".write-test"), std::string("ok"));
+      std::filesystem::remove(ctx.path(".write-test"), ec);
+    } catch (const Error&) {
+      KILN_FAIL("--out directory '", ctx.out_dir, "' is not writable");
+    }
   }
   manual_seed(o.seed);
   set_detect_anomaly(o.detect_anomaly);

@@ -1,7 +1,8 @@
 // Options every experiment shares (--dataset, --device, --epochs, ...; the flags themselves are
 // the program's: trainers/app/cli_options.h) and the RunContext
-// built from them: the resolved device, the output directory (created and checked writable),
-// the seeded generator and the Ctrl-C handler.
+// built from them: the process group (data-parallel under mpirun), the resolved device (a
+// process's own GPU when there are several), the output directory (created and checked
+// writable by rank 0, the only rank that writes), the seeded generator and the Ctrl-C handler.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +31,10 @@ struct CommonOptions {
   bool skip_nonfinite = false;  // skip (and count) steps whose loss is NaN/Inf instead of stopping
   bool no_graph = false;  // run every training and validation step eagerly on CUDA (trainers/step_graph.h)
 };
-// Validates the options, resolves the device ("auto": CUDA when available), creates the
-// output directory, seeds the default generator and installs the Ctrl-C handler.
+// Validates the options, starts the process group, resolves the device ("auto": CUDA when
+// available), creates the output directory, seeds the default generator (the same seed on
+// every rank: they build the same model and split the data alike) and installs the Ctrl-C
+// handler.
 RunContext make_run_context(const CommonOptions& o, const std::string& command);
 
 }  // namespace kiln

@@ -54,6 +54,8 @@ ExperimentResult run_confusion_matrix(const ConfusionMatrixOptions& o) {
   KILN_CHECK(max_label < kConfusionMatrixMaxClasses, "labels must be below ", kConfusionMatrixMaxClasses,
              " (a readable heatmap), got ", max_label);
   RunContext ctx = make_run_context(o.common, "confusion-matrix");
+  // Nothing here trains: under mpirun rank 0 does it all and the other ranks have no share.
+  if (!ctx.writes_files()) return {};
 
   // Classes 0..max label, so a class that never occurs still gets its row and column
   // (sklearn would leave out a label absent from both lists).

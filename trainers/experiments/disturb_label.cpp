@@ -129,10 +129,11 @@ ExperimentResult run_disturb_label(const DisturbLabelOptions& o) {
   const RunOutcome run2 = runs.train_and_test(*model, *opt, c2, ce, heading, "DisturbLabel");
 
   const std::string label = std::string("DisturbLabel ") + alpha_text;
-  write_line_plot_png(
-      ctx.path("loss_curves.png"),
-      paired_loss_plot("Training loss: true labels vs DisturbLabel",
-                       "mean train loss (against the labels trained on)", "true labels", run1, label, run2));
+  if (ctx.writes_files())
+    write_line_plot_png(ctx.path("loss_curves.png"),
+                        paired_loss_plot("Training loss: true labels vs DisturbLabel",
+                                         "mean train loss (against the labels trained on)", "true labels",
+                                         run1, label, run2));
 
   const double loss1 = run1.fit.history.empty() ? std::nan("") : run1.fit.history.back().train_loss;
   const double loss2 = run2.fit.history.empty() ? std::nan("") : run2.fit.history.back().train_loss;

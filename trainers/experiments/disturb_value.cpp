@@ -289,7 +289,7 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
   loss_plot.y_label = "train MSE (min-max scaled " + data.target + ")";
   loss_plot.series = {train_loss_series("clean targets", clean.fit.history),
                       train_loss_series(noise_name, noisy.fit.history)};
-  write_line_plot_png(ctx.path("loss_curves.png"), loss_plot);
+  if (ctx.writes_files()) write_line_plot_png(ctx.path("loss_curves.png"), loss_plot);
   auto rmse_series = [](const std::string& name, const FitResult& f) {
     Series s{name, {}, {}};
     for (const EpochRecord& e : f.history) {
@@ -303,7 +303,7 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
   rmse_plot.x_label = "epoch";
   rmse_plot.y_label = "test RMSE (" + units + ")";
   rmse_plot.series = {rmse_series("clean targets", clean.fit), rmse_series(noise_name, noisy.fit)};
-  write_line_plot_png(ctx.path("test_rmse.png"), rmse_plot);
+  if (ctx.writes_files()) write_line_plot_png(ctx.path("test_rmse.png"), rmse_plot);
 
   ExperimentResult r;
   r.experiment = "DisturbValue (Regressor, alpha = " + fmt("%g", o.alpha) + ")";

@@ -92,8 +92,9 @@ ExperimentResult run_early_stopping(const EarlyStoppingOptions& o) {
   const std::string rule =
       ctx.tutorial_protocol ? "first epoch with validation loss < " + std::to_string(o.threshold).substr(0, 4)
                             : "lowest validation loss";
-  plot_loss_curves(ctx.path("loss_curves.png"), "Early stopping: train and validation loss",
-                   fit_result.history, fit_result.selected_epoch, "selected (" + rule + ")");
+  if (ctx.writes_files())
+    plot_loss_curves(ctx.path("loss_curves.png"), "Early stopping: train and validation loss",
+                     fit_result.history, fit_result.selected_epoch, "selected (" + rule + ")");
   const TestReport report =
       evaluate_test(*model, test, data, ctx, "", "Early stopping: test confusion matrix");
 

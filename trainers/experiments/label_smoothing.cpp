@@ -158,7 +158,7 @@ ExperimentResult run_label_smoothing(const LabelSmoothingOptions& o) {
     }
     plot.series.push_back(floor_line);
   }
-  write_line_plot_png(ctx.path("loss_curves.png"), plot);
+  if (ctx.writes_files()) write_line_plot_png(ctx.path("loss_curves.png"), plot);
 
   ExperimentResult r = runs.result(plain, smoothed);
   r.experiment = "Label smoothing (" + o.convention + " convention, alpha = " + fixed(o.smoothing, 2) + ")";

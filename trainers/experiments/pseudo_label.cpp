@@ -310,11 +310,14 @@ MethodRun train_method(const Method& m, Env& env) {
   const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
   run.fit = fit_run(*run.model, *opt, env.train, &env.val, ce, ctx, c, env.resume_dir);
 
-  plot_loss_curves(ctx.path(m.name + "_loss_curves.png"), m.title + ": train and validation loss",
-                   run.fit.history, run.fit.selected_epoch, "kept (best validation accuracy)");
-  plot_accuracy_curves(ctx.path(m.name + "_accuracy_curves.png"), m.title + ": train and validation accuracy",
-                       run.fit.history, run.fit.selected_epoch);
-  if (m.pool) {
+  if (ctx.writes_files()) {
+    plot_loss_curves(ctx.path(m.name + "_loss_curves.png"), m.title + ": train and validation loss",
+                     run.fit.history, run.fit.selected_epoch, "kept (best validation accuracy)");
+    plot_accuracy_curves(ctx.path(m.name + "_accuracy_curves.png"),
+                         m.title + ": train and validation accuracy", run.fit.history,
+                         run.fit.selected_epoch);
+  }
+  if (m.pool && ctx.writes_files()) {
     plot_alpha(ctx.path(m.name + "_alpha.png"),
                m.title + ": alpha (T1 = " + itos(m.t1) + ", T2 = " + itos(o.t2) +
                    ", alpha_t = " + fmt("%g", o.alpha_t) + ")",

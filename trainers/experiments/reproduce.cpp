@@ -199,7 +199,12 @@ std::string render_report(const std::vector<ExperimentResult>& rows, const Repro
         " (kiln " + kiln_version() + ", " +
         (o.protocol == "seed" ? "--protocol seed: the tutorial's code as written"
                               : "default protocol: the tutorial's bugs corrected") +
-        ", seed " + std::to_string(o.seed) + ", BLAS kernels " + blas_core_name() + ").\n";
+        ", seed " + std::to_string(o.seed) + ", BLAS kernels " + blas_core_name() +
+        (process_group().world_size() > 1
+             ? ", data-parallel over " + std::to_string(process_group().world_size()) + " processes (" +
+                   process_group().backend() + ")"
+             : "") +
+        ").\n";
   md += o.full ? "Full protocols, as in the tutorial.\n\n"
                : "Shortened protocols sized for a CPU-only machine; each row says how. Run `kiln reproduce "
                  "--full` "
@@ -220,9 +225,13 @@ std::string render_report(const std::vector<ExperimentResult>& rows, const Repro
 
 std::vector<ExperimentResult> run_reproduce(const ReproduceOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
-  std::error_code ec;
-  std::filesystem::create_directories(o.out, ec);
-  KILN_CHECK(!ec, "cannot create --out directory '", o.out, "': ", ec.message());
+  // Under mpirun every experiment trains data-parallel; rank 0 alone writes the report.
+  ProcessGroup& group = init_process_group();
+  if (group.is_root()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out, ec);
+    KILN_CHECK(!ec, "cannot create --out directory '", o.out, "': ", ec.message());
+  }
   const auto all = entries();
   for (const std::string& name : o.only) {
     bool known = false;
@@ -232,7 +241,7 @@ std::vector<ExperimentResult> run_reproduce(const ReproduceOptions& o) {
   std::vector<ExperimentResult> rows;
   for (const Entry& e : all) {
     if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), e.name) == o.only.end()) continue;
-    check_interrupted();
+    if (any_rank(group, interrupted())) throw Interrupted();
     std::printf("\n=== %s ===\n", e.name.c_str());
     std::fflush(stdout);
     const auto t1 = std::chrono::steady_clock::now();
@@ -246,7 +255,7 @@ std::vector<ExperimentResult> run_reproduce(const ReproduceOptions& o) {
     }
     // Rewrite the report after every experiment: an interrupted run still leaves one.
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    write_file_atomic(o.out + "/REPORT.md", render_report(rows, o, total));
+    if (group.is_root()) write_file_atomic(o.out + "/REPORT.md", render_report(rows, o, total));
   }
   std::printf("\nwrote %s/REPORT.md\n", o.out.c_str());
   return rows;

@@ -111,9 +111,10 @@ std::vector<std::string> report_per_class_recall(const ClassificationData& data,
   }
   std::vector<std::string> plots = {plain.confusion_png, weighted.confusion_png};
   if (!categories.empty()) {
-    write_bar_chart_png(ctx.path("per_class_recall.png"),
-                        "Per-class test recall (%); n = training samples of the class", "recall (%)",
-                        categories, {plain_bars, weighted_bars});
+    if (ctx.writes_files())
+      write_bar_chart_png(ctx.path("per_class_recall.png"),
+                          "Per-class test recall (%); n = training samples of the class", "recall (%)",
+                          categories, {plain_bars, weighted_bars});
     plots.insert(plots.begin(), "per_class_recall.png");
   }
   return plots;
@@ -190,9 +191,10 @@ ExperimentResult run_weighted_loss(const WeightedLossOptions& o) {
       "Weighted cross-entropy");
 
   std::vector<std::string> plots = report_per_class_recall(data, ctx, counts, weights, plain.test, wce.test);
-  write_line_plot_png(ctx.path("loss_curves.png"),
-                      paired_loss_plot("Training loss: plain vs class-weighted cross-entropy",
-                                       "mean train loss", "plain", plain, "weighted", wce));
+  if (ctx.writes_files())
+    write_line_plot_png(ctx.path("loss_curves.png"),
+                        paired_loss_plot("Training loss: plain vs class-weighted cross-entropy",
+                                         "mean train loss", "plain", plain, "weighted", wce));
   plots.push_back("loss_curves.png");
 
   // The two rarest classes and the most common one (2, 0 and 6 with the tutorial's counts).

@@ -171,6 +171,8 @@ ExperimentResult run_weighted_sampling(const WeightedSamplingOptions& o) {
   KILN_CHECK(o.common.epochs >= 0 && o.common.batch_size >= 1, "--epochs must be >= 0 and --batch-size >= 1");
   const auto t0 = std::chrono::steady_clock::now();
   RunContext ctx = make_run_context(o.common, "weighted-sampling");
+  // Nothing here trains: under mpirun rank 0 does it all and the other ranks have no share.
+  if (!ctx.writes_files()) return {};
 
   std::string root = o.common.data_dir, origin;
   if (root.empty()) {
