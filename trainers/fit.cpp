@@ -121,10 +121,6 @@ EpochRecord from_row(const std::vector<double>& row) {
   return r;
 }
 
-// Where rank r's random stream starts, relative to rank 0's: each op takes one Philox
-// offset, so ranks 2^48 offsets apart never draw the same numbers in any run that ends.
-constexpr int kRankStreamShift = 48;
-
 }  // namespace
 
 FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader* val, const LossFn& loss,
@@ -161,6 +157,11 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     // Every rank reads rank 0's checkpoint (the path must be readable by all of them: one
     // machine, or a file system they share).
     const TrainingState s = load_checkpoint(c.resume, c.model_id, model, &optimizer);
+    int64_t root_epoch = s.epoch;
+    group.broadcast(&root_epoch, sizeof root_epoch, 0);
+    KILN_CHECK(!any_rank(group, root_epoch != s.epoch), c.resume, ": the ranks read different checkpoints (",
+               group.describe(), "'s holds ", s.epoch, " epochs, rank 0's ", root_epoch,
+               "); every rank must resume from the same file");
     KILN_CHECK(s.epoch <= c.epochs, c.resume, " already holds ", s.epoch, " epochs; --epochs is ", c.epochs);
     default_generator().manual_seed(s.seed);
     default_generator().set_offset(s.rng_offset);
@@ -190,12 +191,12 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
   // same on every rank); gradients are averaged over the ranks after backward; validation is
   // shared among the ranks and summed; and each rank draws its own dropout and augmentation
   // numbers, from its own stretch of the run's random stream.
-  const uint64_t rank_stream = static_cast<uint64_t>(group.rank()) << kRankStreamShift;
+  const uint64_t rank_stream = ctx.rank_stream();
   std::optional<DataLoader> train_shard;
   std::shared_ptr<DistributedSampler> shard_sampler;
   std::unique_ptr<GradientAverager> averager;
   if (parallel) {
-    broadcast_module(model_group, model);
+    broadcast_module(group, model_group, model);
     shard_sampler = std::make_shared<DistributedSampler>(train.shared_sampler(), group.world_size(),
                                                          group.rank(), default_generator().seed());
     train_shard.emplace(train.with_sampler(shard_sampler));
@@ -204,7 +205,7 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
   }
   DataLoader& train_loader = parallel ? *train_shard : train;
   auto validate = [&] {
-    if (parallel) broadcast_buffers(model_group, model);
+    if (parallel) broadcast_buffers(group, model_group, model);
     return evaluate_data_parallel(group, model, *val, loss, nullptr,
                                   c.train.cuda_graph ? &val_graph : nullptr);
   };
@@ -261,10 +262,10 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
     KILN_CHECK(std::isfinite(tr.loss), "training diverged at epoch ", epoch, ": the mean training loss is ",
                tr.loss,
                " (try a lower --lr, --clip-grad or --skip-nonfinite; the best checkpoint so far is kept)");
-    if (tr.skipped > 0)
+    if (tr.skipped > 0)  // counted on every rank, which all skip the same steps
       std::printf("epoch %lld: skipped %lld of %lld steps with a non-finite loss\n",
-                  static_cast<long long>(epoch), static_cast<long long>(tr.skipped),
-                  static_cast<long long>(tr.skipped + tr.batches));
+                  static_cast<long long>(epoch), static_cast<long long>(tr.skipped / group.world_size()),
+                  static_cast<long long>((tr.skipped + tr.batches) / group.world_size()));
     EpochRecord r;
     r.epoch = epoch;
     r.train_loss = tr.loss;
@@ -309,7 +310,7 @@ FitResult fit(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader
   if (parallel) {
     // Every rank leaves with rank 0's model (the selected weights, rank 0's batch-norm
     // statistics) and with rank 0's position in the random stream, as one process would.
-    broadcast_module(model_group, model);
+    broadcast_module(group, model_group, model);
     default_generator().set_offset(default_generator().offset() - rank_stream);
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

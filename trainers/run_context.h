@@ -36,6 +36,11 @@ struct RunContext {
   bool data_parallel() const { return host_group().world_size() > 1; }
   // Only rank 0 writes the log, checkpoints, plots and reports; the other ranks write nothing.
   bool writes_files() const { return host_group().is_root(); }
+  // Where this rank's random numbers start, as a Philox offset relative to rank 0's (0 with
+  // one process): each op takes one offset, so ranks 2^48 offsets apart never draw the same
+  // numbers. fit() moves the default generator there; a generator of an experiment's own
+  // (label noise) adds it too, so each rank disturbs its own batches independently.
+  uint64_t rank_stream() const { return static_cast<uint64_t>(host_group().rank()) << 48; }
 };
 
 // Makes SIGINT/SIGTERM set the flag interrupted() reads instead of ending the process.

@@ -12,20 +12,18 @@ namespace kiln {
 namespace {
 
 // Copies rank `root`'s `tensors` into every rank's; `kind` names them in the error message.
-void broadcast_tensors(ProcessGroup& group, const NamedTensors& tensors, const char* kind, int root) {
+void broadcast_tensors(ProcessGroup& host, ProcessGroup& group, const NamedTensors& tensors, const char* kind,
+                       int root) {
   // The layout first, so ranks with different models fail with a message instead of
   // exchanging mismatched bytes.
   std::string layout;
-  for (const auto& [name, t] : tensors) {
-    layout += name + shape_str(t.shape()) + dtype_name(t.dtype()) + ";";
-  }
-  int64_t length = static_cast<int64_t>(layout.size());
-  int64_t root_length = length;
-  group.broadcast(&root_length, sizeof root_length, root);
+  for (const auto& [name, t] : tensors) layout += name + shape_str(t.shape()) + dtype_name(t.dtype()) + ";";
+  int64_t root_length = static_cast<int64_t>(layout.size());
+  host.broadcast(&root_length, sizeof root_length, root);
   std::string root_layout(static_cast<size_t>(root_length), '\0');
-  if (group.rank() == root) root_layout = layout;
-  group.broadcast(root_layout.data(), root_length, root);
-  KILN_CHECK(root_layout == layout, "broadcast_module: the ", kind, " of rank ", group.rank(),
+  if (host.rank() == root) root_layout = layout;
+  host.broadcast(root_layout.data(), root_length, root);
+  KILN_CHECK(root_layout == layout, "broadcast_module: the ", kind, " of rank ", host.rank(),
              " differ from those of rank ", root,
              " (names, shapes or dtypes); every rank must build the same model");
   for (const auto& [name, t] : tensors) {
@@ -33,8 +31,11 @@ void broadcast_tensors(ProcessGroup& group, const NamedTensors& tensors, const c
     if (target.is_contiguous() && group.carries(target.device())) {
       group.broadcast(target, root);
     } else {
-      Tensor staged = target.contiguous().to(Device::cpu()).clone();
-      group.broadcast(staged, root);
+      // A view: through a contiguous copy, on the device when `group` carries it, else on
+      // the host over `host`.
+      ProcessGroup& via = group.carries(target.device()) ? group : host;
+      Tensor staged = target.contiguous().to(&via == &group ? target.device() : Device::cpu()).clone();
+      via.broadcast(staged, root);
       target.copy_(staged);
     }
   }
@@ -42,17 +43,20 @@ void broadcast_tensors(ProcessGroup& group, const NamedTensors& tensors, const c
 
 }  // namespace
 
-void broadcast_module(ProcessGroup& group, Module& module, int root) {
-  if (group.world_size() == 1) return;
+void broadcast_module(ProcessGroup& host, ProcessGroup& tensors, Module& module, int root) {
+  KILN_CHECK(host.world_size() == tensors.world_size() && host.rank() == tensors.rank(),
+             "broadcast_module: the host group (", host.describe(), ") and the tensor group (",
+             tensors.describe(), ") must hold the same processes");
+  if (host.world_size() == 1) return;
   NoGradGuard no_grad;
-  broadcast_tensors(group, module.named_parameters(), "parameters", root);
-  broadcast_tensors(group, module.named_buffers(), "buffers", root);
+  broadcast_tensors(host, tensors, module.named_parameters(), "parameters", root);
+  broadcast_tensors(host, tensors, module.named_buffers(), "buffers", root);
 }
 
-void broadcast_buffers(ProcessGroup& group, Module& module, int root) {
-  if (group.world_size() == 1) return;
+void broadcast_buffers(ProcessGroup& host, ProcessGroup& tensors, Module& module, int root) {
+  if (host.world_size() == 1) return;
   NoGradGuard no_grad;
-  broadcast_tensors(group, module.named_buffers(), "buffers", root);
+  broadcast_tensors(host, tensors, module.named_buffers(), "buffers", root);
 }
 
 GradientAverager::GradientAverager(ProcessGroup& group, std::vector<Tensor> params, int64_t bucket_bytes)

@@ -20,12 +20,17 @@
 namespace kiln {
 
 // Copies rank `root`'s parameters and buffers (batch-norm statistics) into every rank's
-// `module`; the modules must have the same structure (checked: names, shapes, dtypes).
-void broadcast_module(ProcessGroup& group, Module& module, int root = 0);
+// `module`; the modules must have the same structure (checked: names, shapes, dtypes). The
+// check travels over `host` (host memory) and the tensors over `tensors`: on GPUs the NCCL
+// group, which carries device memory only. One group when it carries both (MPI on the CPU).
+void broadcast_module(ProcessGroup& host, ProcessGroup& tensors, Module& module, int root = 0);
+inline void broadcast_module(ProcessGroup& group, Module& module, int root = 0) {
+  broadcast_module(group, group, module, root);
+}
 // Only the buffers. The parameters of data-parallel replicas stay equal by construction, but
 // each rank's batch-norm running statistics follow its own batches; evaluation (and what is
 // saved) uses rank 0's, as PyTorch's DDP does when it broadcasts buffers from rank 0.
-void broadcast_buffers(ProcessGroup& group, Module& module, int root = 0);
+void broadcast_buffers(ProcessGroup& host, ProcessGroup& tensors, Module& module, int root = 0);
 
 // Averages the gradients of a fixed list of parameters (an optimizer's). Gradients are
 // packed into buckets of about `bucket_bytes` (PyTorch DDP's default is 25 MiB), in reverse

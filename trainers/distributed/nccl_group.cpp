@@ -7,6 +7,7 @@
 // aborted rather than left waiting.
 #include <nccl.h>
 
+#include <exception>
 #include <string>
 
 #include "core/cuda_context.h"
@@ -41,8 +42,10 @@ class NcclProcessGroup final : public ProcessGroup {
 
   ~NcclProcessGroup() override {
     if (comm_ == nullptr) return;
-    // Destroy waits for the communicator's work; after a failure that work may never finish.
-    if (failed_) {
+    // Destroy waits for the communicator's work; after a failure that work may never finish,
+    // nor when this rank is unwinding from an error of its own (its peers may wait in a
+    // collective it will never join): abort then.
+    if (failed_ || std::uncaught_exceptions() > 0) {
       ncclCommAbort(comm_);
     } else {
       ncclCommDestroy(comm_);

@@ -44,7 +44,10 @@ std::string resume_directory(const std::string& resume, const std::vector<std::s
 FitResult fit_run(Module& model, Optimizer& optimizer, DataLoader& train, DataLoader* val, const LossFn& loss,
                   RunContext& ctx, FitConfig c, const std::string& resume_dir) {
   const std::string ckpt = resume_dir.empty() ? "" : resume_dir + "/" + c.name + "_last.ckpt";
-  if (!ckpt.empty() && std::filesystem::exists(ckpt))
+  // Rank 0 decides for every rank whether this run resumes (fit() then has each read that file).
+  int64_t resume = !ckpt.empty() && std::filesystem::exists(ckpt);
+  ctx.host_group().broadcast(&resume, sizeof resume, 0);
+  if (resume)
     c.resume = ckpt;
   else if (ctx.writes_files())
     model.save(ctx.path(c.name + "_initial.safetensors"));

@@ -27,6 +27,11 @@ RunContext make_run_context(const CommonOptions& o, const std::string& command) 
     KILN_CHECK(!ctx.device.is_cuda() || ctx.device.index < cuda_device_count(), "--device ", o.device,
                ": only ", cuda_device_count(), " CUDA device(s)");
   }
+  // The ranks must agree on where they train: the CUDA ranks would join NCCL, the others not.
+  const bool cuda = ctx.device.is_cuda();
+  KILN_CHECK(!(any_rank(group, cuda) && any_rank(group, !cuda)), "--device ", o.device,
+             ": some ranks train on ", "CUDA and others on the CPU (", group.describe(), " has ",
+             cuda ? ctx.device.str() : "no GPU", "); give every rank a GPU, or pass --device cpu");
   if (ctx.device.is_cuda() && group.world_size() > 1) {
     // One GPU per process: the launcher's local rank picks it, as torchrun's LOCAL_RANK does.
     const int local_rank = launch_env().local_rank;

@@ -112,7 +112,7 @@ ExperimentResult run_disturb_label(const DisturbLabelOptions& o) {
   c2.train.eval_mode = ctx.tutorial_protocol;
   c2.before_epoch = [&](int64_t epoch) {
     noise.manual_seed(o.common.seed ^ 0xd157ULL);
-    noise.set_offset(static_cast<uint64_t>((epoch - 1) * batches));
+    noise.set_offset(ctx.rank_stream() + static_cast<uint64_t>((epoch - 1) * batches));
   };
   const double alpha = o.alpha;
   c2.train.target_transform = [&noise, classes, alpha](const Tensor& y) {

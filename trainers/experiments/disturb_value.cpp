@@ -240,6 +240,7 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
       loader_gen.manual_seed(o.common.seed ^ 0x10ade5ULL);
     }
     Generator noise_gen(o.common.seed ^ 0xd157b5ULL);
+    noise_gen.set_offset(ctx.rank_stream());
     // How many targets the noise really changed, counted on the device: in float32 most of a
     // 1e-8 noise is lost to rounding (a target near 0.5 changes only when |noise| > 3e-8).
     // Both counts stay on the device: a captured training step (trainers/step_graph.h) runs
@@ -268,8 +269,9 @@ ExperimentResult run_disturb_value(const DisturbValueOptions& o) {
     RunOutcome r;
     r.fit = fit_run(model, *opt, train, nullptr, mse, ctx, c, "");
     r.test_rmse = test_rmse(model, data);
-    const double seen_count = seen.item<double>();
-    if (seen_count > 0) r.changed_fraction = 1.0 - unchanged.item<double>() / seen_count;
+    double counts[2] = {seen.item<double>(), unchanged.item<double>()};  // over every rank's batches
+    ctx.host_group().all_reduce(counts, 2, DType::Float64, ReduceOp::Sum);
+    if (counts[0] > 0) r.changed_fraction = 1.0 - counts[1] / counts[0];
     return r;
   };
   std::printf("run 1: clean targets\n");

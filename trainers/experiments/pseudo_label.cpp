@@ -305,7 +305,11 @@ MethodRun train_method(const Method& m, Env& env) {
     };
   }
   c.extra_columns = kExtraColumns;
-  c.extra_values = [&] { return std::vector<double>{last_alpha, double(used), correct.item<double>()}; };
+  c.extra_values = [&] {
+    double sums[2] = {double(used), correct.item<double>()};  // over every rank's unlabelled batches
+    ctx.host_group().all_reduce(sums, 2, DType::Float64, ReduceOp::Sum);
+    return std::vector<double>{last_alpha, sums[0], sums[1]};
+  };
 
   const LossFn ce = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
   run.fit = fit_run(*run.model, *opt, env.train, &env.val, ce, ctx, c, env.resume_dir);

@@ -43,7 +43,8 @@ Dataset classification_data(int64_t n, uint64_t seed) {
 }
 
 std::shared_ptr<Sequential> make_model(bool dropout) {
-  std::vector<std::shared_ptr<Module>> layers = {std::make_shared<Linear>(kFeatures, 16), std::make_shared<ReLU>()};
+  std::vector<std::shared_ptr<Module>> layers = {std::make_shared<Linear>(kFeatures, 16),
+                                                 std::make_shared<ReLU>()};
   if (dropout) layers.push_back(std::make_shared<Dropout>(0.3));
   layers.push_back(std::make_shared<Linear>(16, kClasses));
   return std::make_shared<Sequential>(layers);
@@ -111,8 +112,8 @@ constexpr uint64_t kSeed = 7;
 
 // Trains a fresh model from kSeed (the same start on every rank, as make_run_context seeds
 // them alike) on `train_order`'s order with per-process batch `batch`.
-TrainedRun train(RunContext& ctx, int64_t batch, std::shared_ptr<Sampler> train_order, bool dropout, int64_t epochs,
-          const std::string& resume = "") {
+TrainedRun train(RunContext& ctx, int64_t batch, std::shared_ptr<Sampler> train_order, bool dropout,
+                 int64_t epochs, const std::string& resume = "") {
   const Dataset train_data = classification_data(kTrain, 1), val_data = classification_data(kVal, 2);
   manual_seed(kSeed);
   auto model = make_model(dropout);
@@ -154,8 +155,8 @@ TEST(FitDataParallel, EqualsOneProcessWithTheGlobalBatch) {
   std::unique_ptr<ProcessGroup> alone = make_single_process_group();
   testing::TempDir alone_dir;
   RunContext alone_ctx = context(*alone, alone_dir.path());
-  const TrainedRun reference =
-      train(alone_ctx, world * kPerRankBatch, std::make_shared<EpochOrderSampler>(kTrain, kSeed), false, kEpochs);
+  const TrainedRun reference = train(alone_ctx, world * kPerRankBatch,
+                                     std::make_shared<EpochOrderSampler>(kTrain, kSeed), false, kEpochs);
 
   // W processes, batch B each, shuffled: rank r's shard holds entries r, r + W, ... of the
   // epoch's order, so the W batches of one step together hold exactly one reference batch.
@@ -164,7 +165,8 @@ TEST(FitDataParallel, EqualsOneProcessWithTheGlobalBatch) {
   SharedDir shared(group);
   testing::TempDir own_dir;
   RunContext ctx = context(group, group.is_root() ? shared.path() : own_dir.path());
-  const TrainedRun parallel = train(ctx, kPerRankBatch, std::make_shared<RandomSampler>(kTrain), false, kEpochs);
+  const TrainedRun parallel =
+      train(ctx, kPerRankBatch, std::make_shared<RandomSampler>(kTrain), false, kEpochs);
 
   ASSERT_EQ(parallel.params.size(), reference.params.size());
   for (size_t k = 0; k < reference.params.size(); ++k)
@@ -227,7 +229,8 @@ TEST(FitDataParallel, ResumedRunEndsBitForBitWhereTheUninterruptedRunEnds) {
   int64_t offset = static_cast<int64_t>(default_generator().offset()), root_offset = offset;
   group.broadcast(&root_offset, sizeof root_offset, 0);
   EXPECT_EQ(offset, root_offset);
-  if (!group.is_root()) EXPECT_TRUE(is_empty_dir(own_dir.path())) << "rank " << group.rank() << " wrote files";
+  if (!group.is_root())
+    EXPECT_TRUE(is_empty_dir(own_dir.path())) << "rank " << group.rank() << " wrote files";
 }
 
 }  // namespace
