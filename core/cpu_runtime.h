@@ -3,8 +3,10 @@
 //    does not recognise (typical of virtual machines reporting a generic "Intel Xeon
 //    Processor") it falls back to its SSE3 "Prescott" kernels, about 3x slower than the
 //    AVX2/AVX-512 ones the CPU supports.
-//  - kiln's OpenMP loops and OpenBLAS's own threads share the cores; OpenMP's default
-//    spin-waiting after each parallel region starves the BLAS threads.
+//  - kiln's OpenMP loops and the threads of a pthread build of OpenBLAS share the cores;
+//    OpenMP's default spin-waiting after each parallel region starves the BLAS threads. (The
+//    build links OpenBLAS's OpenMP build when it is installed, which runs its GEMMs on the
+//    same OpenMP threads; the passive policy was kept with it, at parity in the measurements.)
 // tune_cpu_runtime() detects both, sets OPENBLAS_CORETYPE (from the CPU's feature flags) and
 // OMP_WAIT_POLICY=passive where the user has not set them, and re-executes the program once
 // so the libraries start with them. Call it first thing in main().

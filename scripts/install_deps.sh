@@ -9,7 +9,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config ccache
-  libopenblas-dev zlib1g-dev libjpeg62-turbo-dev nlohmann-json3-dev libcli11-dev libstb-dev fonts-dejavu-core
+  libopenblas-dev libopenblas-openmp-dev zlib1g-dev libjpeg62-turbo-dev nlohmann-json3-dev libcli11-dev libstb-dev fonts-dejavu-core
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
   dataset-fashion-mnist python3-sklearn

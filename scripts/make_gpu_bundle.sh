@@ -52,6 +52,10 @@ strip --strip-debug "$bundle/kiln_tests"
 libc_family='^(linux-vdso|ld-linux|libc|libm|libpthread|libdl|librt|libutil|libresolv)\.so'
 cuda_libs='^lib(cuda|cudart|cublas|cublasLt|curand|cufft|cusparse|cusolver|nvrtc|nvJitLink|cudnn[a-z_]*)\.so'
 cxx_runtime='^(libstdc\+\+|libgcc_s)\.so'
+# The build linked the OpenMP build of OpenBLAS when it is installed (CMakeLists.txt); ldd
+# must find that one too, not the system's default libopenblas.
+openblas_openmp=/usr/lib/$(gcc -print-multiarch)/openblas-openmp
+[ -e "$openblas_openmp/libopenblas.so.0" ] && export LD_LIBRARY_PATH=$openblas_openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 carried=()
 for p in "${programs[@]}"; do
   while read -r name _ path _; do
