@@ -11,8 +11,6 @@ namespace kiln::kernels::cpu {
 
 namespace {
 
-#define KILN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
 KILN_SIMD_CLONES double row_sum(const float* p, int64_t n) {
   double sum = 0;
 #pragma omp simd reduction(+ : sum)

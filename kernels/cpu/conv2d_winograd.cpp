@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <type_traits>
 
 #include "kernels/cpu/conv2d_gemm.h"
 #include "kernels/cpu/parallel.h"
@@ -81,6 +82,38 @@ void transform_weights(const T* w, int64_t out_ch, int64_t in_ch, bool flip_tran
     }
 }
 
+// One row of tiles of transform_input: the tw tiles whose 4x4 patches start at column 2j of
+// rows r0..r3 of a padded plane, written to o[xi * CTs + j]. One SIMD lane per tile: the
+// patches' columns are read with stride 2, each of the 16 outputs is a contiguous store.
+template <typename T>
+[[gnu::always_inline]] inline void input_tile_row(const T* __restrict r0, const T* __restrict r1,
+                                                  const T* __restrict r2, const T* __restrict r3, int64_t tw,
+                                                  int64_t CTs, T* __restrict o) {
+#pragma omp simd
+  for (int64_t j = 0; j < tw; ++j) {
+    const int64_t q = 2 * j;
+    // tmp = B^T d (column by column), then (B^T d) B.
+    T t[4][4];
+    for (int s = 0; s < 4; ++s) {
+      t[0][s] = r0[q + s] - r2[q + s];
+      t[1][s] = r1[q + s] + r2[q + s];
+      t[2][s] = r2[q + s] - r1[q + s];
+      t[3][s] = r1[q + s] - r3[q + s];
+    }
+    for (int r = 0; r < 4; ++r) {
+      o[(r * 4 + 0) * CTs + j] = t[r][0] - t[r][2];
+      o[(r * 4 + 1) * CTs + j] = t[r][1] + t[r][2];
+      o[(r * 4 + 2) * CTs + j] = t[r][2] - t[r][1];
+      o[(r * 4 + 3) * CTs + j] = t[r][1] - t[r][3];
+    }
+  }
+}
+
+KILN_SIMD_CLONES void input_tile_row_f32(const float* r0, const float* r1, const float* r2, const float* r3,
+                                         int64_t tw, int64_t CTs, float* o) {
+  input_tile_row(r0, r1, r2, r3, tw, CTs, o);
+}
+
 // V[xi][c][t] = (B^T d B)[xi] for the 4x4 patch d of tile t in channel c. Each plane is first
 // copied into a zero-bordered buffer (rows -1 .. 2*th, columns -1 .. 2*tw), so the tile loop has
 // no bounds tests and the compiler can vectorise it across tiles.
@@ -104,29 +137,10 @@ void transform_input(const T* x, int64_t n, int64_t c, int64_t h, int64_t w, int
       T* out = v + ch * tiles + b * th * tw;
       for (int64_t i = 0; i < th; ++i) {
         const T* r0 = pad + 2 * i * wp;
-        const T* r1 = r0 + wp;
-        const T* r2 = r1 + wp;
-        const T* r3 = r2 + wp;
-        T* o = out + i * tw;
-        for (int64_t j = 0; j < tw; ++j) {
-          const int64_t q = 2 * j;
-          // tmp = B^T d (column by column), then (B^T d) B.
-          T t0[4], t1[4], t2[4], t3[4];
-          for (int s = 0; s < 4; ++s) {
-            t0[s] = r0[q + s] - r2[q + s];
-            t1[s] = r1[q + s] + r2[q + s];
-            t2[s] = r2[q + s] - r1[q + s];
-            t3[s] = r1[q + s] - r3[q + s];
-          }
-          const T* rows[4] = {t0, t1, t2, t3};
-          for (int r = 0; r < 4; ++r) {
-            const T* t = rows[r];
-            o[(r * 4 + 0) * CTs + j] = t[0] - t[2];
-            o[(r * 4 + 1) * CTs + j] = t[1] + t[2];
-            o[(r * 4 + 2) * CTs + j] = t[2] - t[1];
-            o[(r * 4 + 3) * CTs + j] = t[1] - t[3];
-          }
-        }
+        if constexpr (std::is_same_v<T, float>)
+          input_tile_row_f32(r0, r0 + wp, r0 + 2 * wp, r0 + 3 * wp, tw, CTs, out + i * tw);
+        else
+          input_tile_row(r0, r0 + wp, r0 + 2 * wp, r0 + 3 * wp, tw, CTs, out + i * tw);
       }
     }
 }
