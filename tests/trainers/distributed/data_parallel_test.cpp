@@ -18,6 +18,7 @@
 #include "losses/losses.h"
 #include "samplers/distributed.h"
 #include "tests/support/helpers.h"
+#include "tests/trainers/distributed/replicas.h"
 #include "trainers/distributed/gradients.h"
 #include "trainers/distributed/process_group.h"
 #include "trainers/optim.h"
@@ -107,18 +108,6 @@ std::vector<Tensor> train_data_parallel(ProcessGroup& group, int64_t bucket_byte
   return model->parameters();
 }
 
-// Whether every rank holds exactly rank 0's values.
-bool same_on_every_rank(ProcessGroup& group, const std::vector<Tensor>& params) {
-  int64_t differ = 0;
-  for (const Tensor& p : params) {
-    Tensor root = p.clone();
-    group.broadcast(root, 0);
-    differ += !testing::bit_equal(p, root);
-  }
-  group.all_reduce(&differ, 1, DType::Int64, ReduceOp::Sum);
-  return differ == 0;
-}
-
 TEST(DataParallel, EqualsOneProcessWithTheGlobalBatch) {
   ProcessGroup& group = process_group();
   ASSERT_EQ(kSamples % (group.world_size() * kPerRankBatch), 0) << "the test assumes whole global batches";
@@ -133,7 +122,7 @@ TEST(DataParallel, EqualsOneProcessWithTheGlobalBatch) {
     EXPECT_TRUE(testing::all_close(parallel[k], reference[k], 1e-5, 1e-5)) << "parameter " << k;
     EXPECT_FALSE(testing::all_close(parallel[k], start[k], 1e-3, 0)) << "parameter " << k << " did not train";
   }
-  EXPECT_TRUE(same_on_every_rank(group, parallel));
+  EXPECT_TRUE(testing::same_on_every_rank(group, parallel));
 }
 
 TEST(DataParallel, RepeatedRunsAndBucketSizesGiveTheSameBits) {
@@ -178,7 +167,7 @@ TEST(DataParallel, WithoutAveragingTheRanksDrift) {
   // The control: the same runs with the all-reduce left out end with different weights on
   // different ranks, so the agreement above is the averaging's doing.
   ProcessGroup& group = process_group();
-  EXPECT_FALSE(same_on_every_rank(
+  EXPECT_FALSE(testing::same_on_every_rank(
       group, train_data_parallel(group, GradientAverager::kDefaultBucketBytes, Averaging::None)));
 }
 

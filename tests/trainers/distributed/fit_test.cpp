@@ -17,6 +17,7 @@
 #include "layers/layers.h"
 #include "losses/losses.h"
 #include "tests/support/helpers.h"
+#include "tests/trainers/distributed/replicas.h"
 #include "trainers/distributed/process_group.h"
 #include "trainers/fit.h"
 #include "trainers/optim.h"
@@ -134,17 +135,6 @@ TrainedRun train(RunContext& ctx, int64_t batch, std::shared_ptr<Sampler> train_
   return r;
 }
 
-bool same_on_every_rank(ProcessGroup& group, const std::vector<Tensor>& params) {
-  int64_t differ = 0;
-  for (const Tensor& p : params) {
-    Tensor root = p.clone();
-    group.broadcast(root, 0);
-    differ += !testing::bit_equal(p, root);
-  }
-  group.all_reduce(&differ, 1, DType::Int64, ReduceOp::Sum);
-  return differ == 0;
-}
-
 TEST(FitDataParallel, EqualsOneProcessWithTheGlobalBatch) {
   ProcessGroup& group = process_group();
   const int64_t world = group.world_size();
@@ -173,7 +163,7 @@ TEST(FitDataParallel, EqualsOneProcessWithTheGlobalBatch) {
     // Per-rank sums then a sum across ranks instead of one sum: float32 rounding, compounded
     // over 24 Adam steps; 1e-5 is far above it and far below the training's movement.
     EXPECT_TRUE(testing::all_close(parallel.params[k], reference.params[k], 1e-5, 1e-5)) << "parameter " << k;
-  EXPECT_TRUE(same_on_every_rank(group, parallel.params));
+  EXPECT_TRUE(testing::same_on_every_rank(group, parallel.params));
 
   ASSERT_EQ(parallel.fit.history.size(), static_cast<size_t>(kEpochs));
   ASSERT_EQ(reference.fit.history.size(), static_cast<size_t>(kEpochs));
@@ -224,7 +214,7 @@ TEST(FitDataParallel, ResumedRunEndsBitForBitWhereTheUninterruptedRunEnds) {
     EXPECT_EQ(resumed.fit.history[e].val_loss, straight.fit.history[e].val_loss) << "epoch " << e + 1;
   }
   EXPECT_EQ(resumed.fit.selected_epoch, straight.fit.selected_epoch);
-  EXPECT_TRUE(same_on_every_rank(group, resumed.params));
+  EXPECT_TRUE(testing::same_on_every_rank(group, resumed.params));
   // Every rank leaves fit() where rank 0's stream is, as one process would.
   int64_t offset = static_cast<int64_t>(default_generator().offset()), root_offset = offset;
   group.broadcast(&root_offset, sizeof root_offset, 0);
