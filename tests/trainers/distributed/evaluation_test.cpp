@@ -1,6 +1,7 @@
 // Sharded evaluation against one process (ctest runs this binary with mpirun -np 2): each
 // rank evaluates its ShardedBatchSampler shard, the sums are all-reduced, and every rank
-// reports one process's accuracy exactly and its mean batch loss to float64 rounding.
+// reports one process's accuracy exactly and its mean batch loss to float64 rounding;
+// evaluate_data_parallel does all of it and sums the confusion matrix too; any_rank agrees.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,6 +16,7 @@
 #include "trainers/distributed/process_group.h"
 #include "trainers/distributed_evaluation.h"
 #include "trainers/loop.h"
+#include "trainers/metrics.h"
 
 namespace kiln {
 namespace {
@@ -55,6 +57,39 @@ TEST(ShardedEvaluation, EqualsOneProcess) {
   // The same batch losses, added in another order (per rank, then across ranks) in float64.
   EXPECT_NEAR(combined.loss, reference.loss, 1e-12 * std::abs(reference.loss));
   EXPECT_GT(reference.accuracy, 0.0);
+}
+
+TEST(ShardedEvaluation, DataParallelEvaluationGivesEveryRankOneProcesssConfusionMatrix) {
+  ProcessGroup& group = process_group();
+  const Dataset data = classification_data();
+  Generator gen(9);
+  Linear model(5, kClasses, Bias::With, gen);
+  const LossFn loss = [](const Tensor& out, const Tensor& targets) { return cross_entropy(out, targets); };
+  DataLoader loader(data, kBatch);
+
+  ConfusionMatrix reference(kClasses);
+  const EpochStats one = evaluate(model, loader, loss, &reference);
+  ConfusionMatrix shared(kClasses);
+  const EpochStats all = evaluate_data_parallel(group, model, loader, loss, &shared);
+
+  EXPECT_EQ(shared.counts(), reference.counts());
+  EXPECT_EQ(shared.total(), kSamples);
+  EXPECT_EQ(all.samples, kSamples);
+  EXPECT_EQ(all.accuracy, one.accuracy);
+  EXPECT_NEAR(all.loss, one.loss, 1e-12 * std::abs(one.loss));
+  // A loader in another order cannot be dealt by batches: every rank refuses it alike.
+  DataLoader shuffled(data, kBatch, std::make_shared<RandomSampler>(kSamples));
+  if (group.world_size() > 1)
+    EXPECT_TRUE(
+        testing::mentions(testing::error_of([&] { evaluate_data_parallel(group, model, shuffled, loss); }),
+                          {"visits its data in order", "random sampler"}));
+}
+
+TEST(ShardedEvaluation, AnyRankSeesOneRanksFlag) {
+  ProcessGroup& group = process_group();
+  EXPECT_FALSE(any_rank(group, false));
+  EXPECT_TRUE(any_rank(group, true));
+  EXPECT_TRUE(any_rank(group, group.rank() == group.world_size() - 1));
 }
 
 TEST(ShardedEvaluation, RegressionStaysWithoutAccuracy) {
