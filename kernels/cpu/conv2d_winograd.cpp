@@ -46,40 +46,57 @@ T* winograd_scratch(int slot, size_t n) {
   return b.data.get();
 }
 
+// The weights of one output channel: for each input channel i, its filter g is read at
+// w[base + i * stride + at[3r + s]] and G g G^T goes to u[xi * OIs + i]. One SIMD lane per
+// input channel.
+template <typename T>
+[[gnu::always_inline]] inline void weight_row(const T* __restrict w, int64_t base, int64_t stride,
+                                              const int* __restrict at, int64_t in_ch, int64_t OIs,
+                                              T* __restrict u) {
+#pragma omp simd
+  for (int64_t i = 0; i < in_ch; ++i) {
+    T g[3][3];
+    for (int r = 0; r < 3; ++r)
+      for (int s = 0; s < 3; ++s) g[r][s] = w[base + i * stride + at[r * 3 + s]];
+    // tmp = G g  (4x3), then G g G^T (4x4).
+    T tmp[4][3];
+    for (int s = 0; s < 3; ++s) {
+      tmp[0][s] = g[0][s];
+      tmp[1][s] = T(0.5) * (g[0][s] + g[1][s] + g[2][s]);
+      tmp[2][s] = T(0.5) * (g[0][s] - g[1][s] + g[2][s]);
+      tmp[3][s] = g[2][s];
+    }
+    for (int r = 0; r < 4; ++r) {
+      const T v[4] = {tmp[r][0], T(0.5) * (tmp[r][0] + tmp[r][1] + tmp[r][2]),
+                      T(0.5) * (tmp[r][0] - tmp[r][1] + tmp[r][2]), tmp[r][2]};
+      for (int s = 0; s < 4; ++s) u[(r * 4 + s) * OIs + i] = v[s];
+    }
+  }
+}
+
+KILN_SIMD_CLONES void weight_row_f32(const float* w, int64_t base, int64_t stride, const int* at,
+                                     int64_t in_ch, int64_t OIs, float* u) {
+  weight_row(w, base, stride, at, in_ch, OIs, u);
+}
+
 // U[xi][o][i] = (G g G^T)[xi] for the filter g of output channel o and input channel i, read
 // from w [O][I][3][3] as stored, or (flip_transpose) from w [I][O][3][3] rotated by 180 degrees:
 // the filter that turns the forward convolution into its input gradient.
 template <typename T>
 void transform_weights(const T* w, int64_t out_ch, int64_t in_ch, bool flip_transpose, T* u) {
   const int64_t OI = out_ch * in_ch, OIs = plane_stride(OI);
+  int at[9];  // where element (r, s) of a filter is, from the filter's first element
+  for (int r = 0; r < 3; ++r)
+    for (int s = 0; s < 3; ++s) at[r * 3 + s] = flip_transpose ? (2 - r) * 3 + (2 - s) : r * 3 + s;
+  const int64_t stride = flip_transpose ? out_ch * 9 : 9;  // from one input channel's filter to the next
 #pragma omp parallel for schedule(static) if (OI * 16 > kParallelGrain)
-  for (int64_t o = 0; o < out_ch; ++o)
-    for (int64_t i = 0; i < in_ch; ++i) {
-      const int64_t oi = o * in_ch + i;
-      T g[3][3];
-      if (flip_transpose) {
-        const T* src = w + (i * out_ch + o) * 9;
-        for (int r = 0; r < 3; ++r)
-          for (int s = 0; s < 3; ++s) g[r][s] = src[(2 - r) * 3 + (2 - s)];
-      } else {
-        const T* src = w + oi * 9;
-        for (int r = 0; r < 3; ++r)
-          for (int s = 0; s < 3; ++s) g[r][s] = src[r * 3 + s];
-      }
-      // tmp = G g  (4x3), then G g G^T (4x4).
-      T tmp[4][3];
-      for (int s = 0; s < 3; ++s) {
-        tmp[0][s] = g[0][s];
-        tmp[1][s] = T(0.5) * (g[0][s] + g[1][s] + g[2][s]);
-        tmp[2][s] = T(0.5) * (g[0][s] - g[1][s] + g[2][s]);
-        tmp[3][s] = g[2][s];
-      }
-      for (int r = 0; r < 4; ++r) {
-        const T v[4] = {tmp[r][0], T(0.5) * (tmp[r][0] + tmp[r][1] + tmp[r][2]),
-                        T(0.5) * (tmp[r][0] - tmp[r][1] + tmp[r][2]), tmp[r][2]};
-        for (int s = 0; s < 4; ++s) u[(r * 4 + s) * OIs + oi] = v[s];
-      }
-    }
+  for (int64_t o = 0; o < out_ch; ++o) {
+    const int64_t base = flip_transpose ? o * 9 : o * in_ch * 9;
+    if constexpr (std::is_same_v<T, float>)
+      weight_row_f32(w, base, stride, at, in_ch, OIs, u + o * in_ch);
+    else
+      weight_row(w, base, stride, at, in_ch, OIs, u + o * in_ch);
+  }
 }
 
 // One row of tiles of transform_input: the tw tiles whose 4x4 patches start at column 2j of
@@ -145,6 +162,45 @@ void transform_input(const T* x, int64_t n, int64_t c, int64_t h, int64_t w, int
     }
 }
 
+// A^T e A for the 4x4 products e of one tile: the 2x2 output tile.
+template <typename T>
+[[gnu::always_inline]] inline void output_tile(const T (&e)[4][4], T (&out)[2][2]) {
+  // tmp = A^T e (2x4), then (A^T e) A (2x2).
+  T tmp[2][4];
+  for (int s = 0; s < 4; ++s) {
+    tmp[0][s] = e[0][s] + e[1][s] + e[2][s];
+    tmp[1][s] = e[1][s] - e[2][s] - e[3][s];
+  }
+  out[0][0] = tmp[0][0] + tmp[0][1] + tmp[0][2];
+  out[0][1] = tmp[0][1] - tmp[0][2] - tmp[0][3];
+  out[1][0] = tmp[1][0] + tmp[1][1] + tmp[1][2];
+  out[1][1] = tmp[1][1] - tmp[1][2] - tmp[1][3];
+}
+
+// The first `count` tiles of a row of tiles whose 2x2 outputs all lie inside the image: tile j
+// reads src[xi * KTs + j] and writes columns 2j, 2j + 1 of output rows y0 and y1. One SIMD
+// lane per tile.
+template <typename T>
+[[gnu::always_inline]] inline void output_tile_row(const T* __restrict src, int64_t KTs, int64_t count, T add,
+                                                   T* __restrict y0, T* __restrict y1) {
+#pragma omp simd
+  for (int64_t j = 0; j < count; ++j) {
+    T e[4][4], out[2][2];
+    for (int r = 0; r < 4; ++r)
+      for (int s = 0; s < 4; ++s) e[r][s] = src[(r * 4 + s) * KTs + j];
+    output_tile(e, out);
+    y0[2 * j] = out[0][0] + add;
+    y0[2 * j + 1] = out[0][1] + add;
+    y1[2 * j] = out[1][0] + add;
+    y1[2 * j + 1] = out[1][1] + add;
+  }
+}
+
+KILN_SIMD_CLONES void output_tile_row_f32(const float* src, int64_t KTs, int64_t count, float add, float* y0,
+                                          float* y1) {
+  output_tile_row(src, KTs, count, add, y0, y1);
+}
+
 // y[b][k] tile (i, j) = A^T M A (+ bias), clipped at the image's last row and column.
 template <typename T>
 void transform_output(const T* m, const T* bias, int64_t n, int64_t k, int64_t p, int64_t q, int64_t th,
@@ -155,20 +211,22 @@ void transform_output(const T* m, const T* bias, int64_t n, int64_t k, int64_t p
     for (int64_t ch = 0; ch < k; ++ch) {
       T* plane = y + (b * k + ch) * p * q;
       const T add = bias ? bias[ch] : T(0);
-      for (int64_t i = 0; i < th; ++i)
-        for (int64_t j = 0; j < tw; ++j) {
-          const T* src = m + ch * tiles + (b * th + i) * tw + j;
-          T e[4][4];
+      for (int64_t i = 0; i < th; ++i) {
+        const T* row = m + ch * tiles + (b * th + i) * tw;
+        // Whole tiles first (both rows and both columns inside), then the clipped ones.
+        int64_t j = 0;
+        if (2 * i + 1 < p) {
+          j = q / 2;
+          if constexpr (std::is_same_v<T, float>)
+            output_tile_row_f32(row, KTs, j, add, plane + 2 * i * q, plane + (2 * i + 1) * q);
+          else
+            output_tile_row(row, KTs, j, add, plane + 2 * i * q, plane + (2 * i + 1) * q);
+        }
+        for (; j < tw; ++j) {
+          T e[4][4], out[2][2];
           for (int r = 0; r < 4; ++r)
-            for (int s = 0; s < 4; ++s) e[r][s] = src[(r * 4 + s) * KTs];
-          // tmp = A^T e (2x4), then (A^T e) A (2x2).
-          T tmp[2][4];
-          for (int s = 0; s < 4; ++s) {
-            tmp[0][s] = e[0][s] + e[1][s] + e[2][s];
-            tmp[1][s] = e[1][s] - e[2][s] - e[3][s];
-          }
-          const T out[2][2] = {{tmp[0][0] + tmp[0][1] + tmp[0][2], tmp[0][1] - tmp[0][2] - tmp[0][3]},
-                               {tmp[1][0] + tmp[1][1] + tmp[1][2], tmp[1][1] - tmp[1][2] - tmp[1][3]}};
+            for (int s = 0; s < 4; ++s) e[r][s] = row[(r * 4 + s) * KTs + j];
+          output_tile(e, out);
           for (int r = 0; r < 2; ++r) {
             const int64_t oh = 2 * i + r;
             if (oh >= p) break;
@@ -178,6 +236,7 @@ void transform_output(const T* m, const T* bias, int64_t n, int64_t k, int64_t p
             }
           }
         }
+      }
     }
 }
 
@@ -213,6 +272,34 @@ void winograd_conv(int64_t n, int64_t in_ch, int64_t out_ch, int64_t h, int64_t 
   }
 }
 
+// (A e A^T) for the 2x2 tile e of dy, to dst[xi * KTs]. A = [1 0; 1 1; 1 -1; 0 -1]: tmp = A e
+// (4x2), then (A e) A^T (4x4).
+template <typename T>
+[[gnu::always_inline]] inline void output_gradient_tile(T e00, T e01, T e10, T e11, int64_t KTs, T* dst) {
+  const T tmp[4][2] = {{e00, e01}, {e00 + e10, e01 + e11}, {e00 - e10, e01 - e11}, {-e10, -e11}};
+  for (int r = 0; r < 4; ++r) {
+    dst[(r * 4 + 0) * KTs] = tmp[r][0];
+    dst[(r * 4 + 1) * KTs] = tmp[r][0] + tmp[r][1];
+    dst[(r * 4 + 2) * KTs] = tmp[r][0] - tmp[r][1];
+    dst[(r * 4 + 3) * KTs] = -tmp[r][1];
+  }
+}
+
+// The first `count` tiles of a row of tiles that lie inside dy: tile j reads columns 2j, 2j + 1
+// of rows y0 and y1 and writes dst[xi * KTs + j]. One SIMD lane per tile.
+template <typename T>
+[[gnu::always_inline]] inline void output_gradient_tile_row(const T* __restrict y0, const T* __restrict y1,
+                                                            int64_t count, int64_t KTs, T* __restrict dst) {
+#pragma omp simd
+  for (int64_t j = 0; j < count; ++j)
+    output_gradient_tile(y0[2 * j], y0[2 * j + 1], y1[2 * j], y1[2 * j + 1], KTs, dst + j);
+}
+
+KILN_SIMD_CLONES void output_gradient_tile_row_f32(const float* y0, const float* y1, int64_t count,
+                                                   int64_t KTs, float* dst) {
+  output_gradient_tile_row(y0, y1, count, KTs, dst);
+}
+
 // W'[xi][k][t] = (A e A^T)[xi] for the 2x2 tile e of dy (zero past the last row or column):
 // the weight gradient's "filter" side, F(3x3, 2x2) being F(2x2, 3x3) with A and G swapped.
 template <typename T>
@@ -223,27 +310,27 @@ void transform_output_gradient(const T* dy, int64_t n, int64_t k, int64_t p, int
   for (int64_t b = 0; b < n; ++b)
     for (int64_t ch = 0; ch < k; ++ch) {
       const T* plane = dy + (b * k + ch) * p * q;
-      for (int64_t i = 0; i < th; ++i)
-        for (int64_t j = 0; j < tw; ++j) {
+      for (int64_t i = 0; i < th; ++i) {
+        T* row = out + ch * tiles + (b * th + i) * tw;
+        // Whole tiles first (both rows and both columns inside), then the clipped ones.
+        int64_t j = 0;
+        if (2 * i + 1 < p) {
+          j = q / 2;
+          if constexpr (std::is_same_v<T, float>)
+            output_gradient_tile_row_f32(plane + 2 * i * q, plane + (2 * i + 1) * q, j, KTs, row);
+          else
+            output_gradient_tile_row(plane + 2 * i * q, plane + (2 * i + 1) * q, j, KTs, row);
+        }
+        for (; j < tw; ++j) {
           T e[2][2];
           for (int r = 0; r < 2; ++r)
             for (int s = 0; s < 2; ++s) {
               const int64_t oh = 2 * i + r, ow = 2 * j + s;
               e[r][s] = (oh < p && ow < q) ? plane[oh * q + ow] : T(0);
             }
-          // A = [1 0; 1 1; 1 -1; 0 -1]: tmp = A e (4x2), then (A e) A^T (4x4).
-          const T tmp[4][2] = {{e[0][0], e[0][1]},
-                               {e[0][0] + e[1][0], e[0][1] + e[1][1]},
-                               {e[0][0] - e[1][0], e[0][1] - e[1][1]},
-                               {-e[1][0], -e[1][1]}};
-          T* dst = out + ch * tiles + (b * th + i) * tw + j;
-          for (int r = 0; r < 4; ++r) {
-            dst[(r * 4 + 0) * KTs] = tmp[r][0];
-            dst[(r * 4 + 1) * KTs] = tmp[r][0] + tmp[r][1];
-            dst[(r * 4 + 2) * KTs] = tmp[r][0] - tmp[r][1];
-            dst[(r * 4 + 3) * KTs] = -tmp[r][1];
-          }
+          output_gradient_tile(e[0][0], e[0][1], e[1][0], e[1][1], KTs, row + j);
         }
+      }
     }
 }
 
