@@ -15,6 +15,17 @@ namespace kiln {
 
 const char* blas_core_name() { return openblas_get_corename(); }
 
+const char* blas_threading() {
+  switch (openblas_get_parallel()) {
+    case 0:
+      return "sequential";
+    case 1:
+      return "pthreads";
+    default:
+      return "openmp";
+  }
+}
+
 bool cpu_tuning_may_reexec() {
   if (env_switch("KILN_NO_REEXEC")) return false;
   const char* injected = std::getenv("CUDA_INJECTION64_PATH");
@@ -44,7 +55,7 @@ void tune_cpu_runtime(char** argv) {
       changed = true;
     }
   }
-  if (!std::getenv("OMP_WAIT_POLICY")) {
+  if (!std::getenv("OMP_WAIT_POLICY") && std::strcmp(blas_threading(), "pthreads") == 0) {
     setenv("OMP_WAIT_POLICY", "passive", 1);
     changed = true;
   }
