@@ -33,9 +33,9 @@ void broadcast_tensors(ProcessGroup& host, ProcessGroup& group, const NamedTenso
     } else {
       // A view: through a contiguous copy, on the device when `group` carries it, else on
       // the host over `host`.
-      ProcessGroup& via = group.carries(target.device()) ? group : host;
-      Tensor staged = target.contiguous().to(&via == &group ? target.device() : Device::cpu()).clone();
-      via.broadcast(staged, root);
+      const bool on_device = group.carries(target.device());
+      Tensor staged = target.contiguous().to(on_device ? target.device() : Device::cpu()).clone();
+      (on_device ? group : host).broadcast(staged, root);
       target.copy_(staged);
     }
   }
